@@ -1,0 +1,12 @@
+// Command etcd is upstream etcd's own entry point (etcdmain), built from its Go module.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() {
+	etcdmain.Main(os.Args)
+}

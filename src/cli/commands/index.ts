@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { declareUnbuilt } from './not-implemented.js';
+import { registerSandbox } from './sandbox.js';
+import { registerDemo } from './demo.js';
+
+/**
+ * The command surface of design §7. Each built command lives in its own module and registers
+ * itself here; the rest are declared so --help shows the whole product and they refuse plainly.
+ */
+export function registerCommands(program: Command): void {
+  declareUnbuilt(program, 'keys', 'generate and inspect signing keys', 'signed bundles issue');
+  declareUnbuilt(program, 'bundle', 'create, sign, verify and inspect manifest bundles', 'signed bundles issue');
+  declareUnbuilt(program, 'apply', 'verify a bundle and server-side apply it to a DR cluster', 'DR apply issue');
+  declareUnbuilt(program, 'promote', 'export, bundle, sign and apply one finished rollout', 'controller issue');
+  declareUnbuilt(program, 'controller', 'watch the primary and promote finished rollouts', 'controller issue');
+  declareUnbuilt(program, 'status', 'show the status ConfigMap of a DR cluster', 'DR apply issue');
+  declareUnbuilt(program, 'drill', 'run a DR failover drill and report RTO/RPO', 'drill issue');
+  declareUnbuilt(program, 'appset-plugin', 'serve the Argo CD ApplicationSet plugin generator', 'ApplicationSet issue');
+  registerSandbox(program);
+  registerDemo(program);
+}

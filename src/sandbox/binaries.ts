@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RelayError } from '../errors.js';
+
+/** Paths of the real upstream programs the sandbox runs, built from their Go modules. */
+export interface SandboxBinaries {
+  etcd: string;
+  kubeApiserver: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubectl: string;
+  kwok: string;
+  /** kwok's own node and pod lifecycle stages, from the same module version. */
+  kwokStages: string;
+  rolloutsController: string;
+  /** Argo Rollouts' CustomResourceDefinitions, from the same module version. */
+  argoRolloutsCrds: string;
+}
+
+const SCRIPT = fileURLToPath(new URL('../../sandbox/build-binaries.sh', import.meta.url));
+
+/**
+ * Builds (first time, minutes) or finds in the cache (seconds) every sandbox binary. Build
+ * progress goes to `progress` line by line; the script prints `ready <component> <dir>`.
+ */
+export async function ensureBinaries(progress: (line: string) => void): Promise<SandboxBinaries> {
+  const dirs: Record<string, string> = {};
+  const stderrTail: string[] = [];
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn('bash', [SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        const m = /^ready (\S+) (.+)$/.exec(line);
+        if (m) dirs[m[1]!] = m[2]!;
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        stderrTail.push(line);
+        if (stderrTail.length > 20) stderrTail.shift();
+        if (/^(building|built) /.test(line)) progress(`  ${line}`);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  if (code !== 0) {
+    throw new RelayError('SANDBOX_FAILED', `building the sandbox binaries failed (exit ${code}); run bash sandbox/build-binaries.sh to see the whole output. Last lines:\n${stderrTail.join('\n')}`);
+  }
+  const need = (component: string, file: string): string => {
+    const dir = dirs[component];
+    const path = dir ? join(dir, file) : '';
+    if (!dir || !existsSync(path)) throw new RelayError('SANDBOX_FAILED', `the build reported no ${file} for ${component}; delete ~/.cache/rollout-relay/sandbox-bin and retry`);
+    return path;
+  };
+  return {
+    etcd: need('etcd', 'etcd'),
+    kubeApiserver: need('kubernetes', 'kube-apiserver'),
+    kubeControllerManager: need('kubernetes', 'kube-controller-manager'),
+    kubeScheduler: need('kubernetes', 'kube-scheduler'),
+    kubectl: need('kubernetes', 'kubectl'),
+    kwok: need('kwok', 'kwok'),
+    kwokStages: need('kwok', 'stages.yaml'),
+    rolloutsController: need('argo-rollouts', 'rollouts-controller'),
+    argoRolloutsCrds: need('argo-rollouts', 'crds'),
+  };
+}

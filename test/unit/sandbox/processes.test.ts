@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRunning, startProcess, stopProcess, tailLog } from '../../../src/sandbox/processes.js';
+import { freePorts } from '../../../src/sandbox/ports.js';
+
+describe('sandbox processes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rr-proc-'));
+
+  it('starts a detached process with its output in a log, and stops it', async () => {
+    const log = join(dir, 'sh.log');
+    const proc = startProcess('sh', '/bin/sh', ['-c', 'echo started; exec sleep 30'], log);
+    assert.ok(isRunning(proc));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.match(readFileSync(log, 'utf8'), /started/);
+    await stopProcess(proc);
+    assert.equal(isRunning(proc), false);
+  });
+
+  it('does not mistake a reused pid running another program for ours', () => {
+    assert.equal(isRunning({ pid: process.pid, binary: '/usr/local/bin/etcd' }), false);
+    assert.equal(isRunning({ pid: 2 ** 22 + 7, binary: '/bin/sleep' }), false);
+  });
+
+  it('kills a process that ignores SIGTERM after the grace period', async () => {
+    const proc = startProcess('stubborn', '/bin/sh', ['-c', "trap '' TERM; while true; do sleep 0.1; done"], join(dir, 'stubborn.log'));
+    await new Promise((r) => setTimeout(r, 100));
+    await stopProcess(proc, 300);
+    assert.equal(isRunning(proc), false);
+  });
+
+  it('tails a log and copes with a missing one', () => {
+    assert.equal(tailLog(join(dir, 'missing.log')), '(no log)');
+  });
+
+  it('hands out distinct free loopback ports', async () => {
+    const ports = await freePorts(8);
+    assert.equal(new Set(ports).size, 8);
+    for (const p of ports) assert.ok(p > 1024 && p < 65536);
+  });
+});
