@@ -1,0 +1,296 @@
+import { createHash, type Hash } from 'node:crypto';
+import { RelayError } from '../errors.js';
+import { INDEX_PATH, MANIFEST_NAME, parseIndex, TAR_FORMAT_TAG } from './index-file.js';
+import { BLOCK, paddingFor } from './tar-writer.js';
+import type { BundleFile, BundleIndex } from './types.js';
+
+/** Caps applied while reading untrusted bundle bytes. */
+export interface ReadLimits {
+  /** Whole bundle. Default: 1 GiB (the policy's maxBundleBytes overrides it). */
+  maxBundleBytes?: number;
+  /** Any one manifest file. Default: 64 MiB. */
+  maxFileBytes?: number;
+  /** index.json. Default: 64 MiB. */
+  maxIndexBytes?: number;
+  /** Entries in the archive and files in the index. Default: 100,000. */
+  maxEntries?: number;
+}
+
+export const DEFAULT_READ_LIMITS: Required<ReadLimits> = {
+  maxBundleBytes: 1024 * 1024 * 1024,
+  maxFileBytes: 64 * 1024 * 1024,
+  maxIndexBytes: 64 * 1024 * 1024,
+  maxEntries: 100_000,
+};
+
+export function resolveLimits(limits: ReadLimits = {}): Required<ReadLimits> {
+  return {
+    maxBundleBytes: limits.maxBundleBytes ?? DEFAULT_READ_LIMITS.maxBundleBytes,
+    maxFileBytes: limits.maxFileBytes ?? DEFAULT_READ_LIMITS.maxFileBytes,
+    maxIndexBytes: limits.maxIndexBytes ?? DEFAULT_READ_LIMITS.maxIndexBytes,
+    maxEntries: limits.maxEntries ?? DEFAULT_READ_LIMITS.maxEntries,
+  };
+}
+
+/** A ustar header decoded without trusting it. Exported for tests. */
+export interface RawHeader {
+  path: string;
+  typeflag: string;
+  size: number;
+  gname: string;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function field(block: Buffer, start: number, length: number): Buffer {
+  const raw = block.subarray(start, start + length);
+  const nul = raw.indexOf(0);
+  return nul < 0 ? raw : raw.subarray(0, nul);
+}
+
+function octal(block: Buffer, start: number, length: number, what: string, path: string): number {
+  const raw = block.subarray(start, start + length);
+  if ((raw[0] ?? 0) & 0x80) {
+    // GNU base-256 numbers exist only for values beyond the octal range (> 8 GiB sizes).
+    throw new RelayError('TOO_LARGE', `${path}: ${what} uses a base-256 number (beyond 8 GiB); refused`);
+  }
+  const text = raw.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  if (text === '') return 0;
+  if (!/^[0-7]{1,12}$/.test(text)) throw new RelayError('MALFORMED', `${path}: ${what} field is not an octal number`);
+  return Number.parseInt(text, 8);
+}
+
+function headerChecksum(block: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+  return sum;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  '1': 'hard link',
+  '2': 'symbolic link',
+  '3': 'character device',
+  '4': 'block device',
+  '5': 'directory',
+  '6': 'FIFO',
+  '7': 'contiguous file',
+  x: 'pax extended header',
+  g: 'pax global header',
+  L: 'GNU long name',
+  K: 'GNU long link name',
+};
+
+/** Checks a header block on its own: checksum, magic, type, path safety. Throws a coded RelayError. */
+export function decodeHeader(block: Buffer): RawHeader {
+  const declared = octal(block, 148, 8, 'checksum', '(header)');
+  if (declared !== headerChecksum(block)) {
+    throw new RelayError('MALFORMED', `tar header checksum mismatch (want ${declared}, got ${headerChecksum(block)}); the bundle is damaged`);
+  }
+  const magic = block.subarray(257, 265).toString('latin1');
+  if (magic !== 'ustar\x0000' && magic !== 'ustar  \x00') {
+    throw new RelayError('UNSUPPORTED_FORMAT', 'not a ustar archive; a bundle is an uncompressed ustar tar written by rollout-relay');
+  }
+  let name: string;
+  let prefix: string;
+  try {
+    name = utf8.decode(field(block, 0, 100));
+    prefix = magic.startsWith('ustar\0') ? utf8.decode(field(block, 345, 155)) : '';
+  } catch (err) {
+    throw new RelayError('UNSAFE_ENTRY', 'tar entry name is not valid UTF-8; refused', { cause: err });
+  }
+  const path = prefix ? `${prefix}/${name}` : name;
+  const shown = JSON.stringify(path.slice(0, 120));
+  const typeflag = String.fromCharCode(block[156]!);
+  if (typeflag !== '0' && typeflag !== '\0') {
+    const kind = TYPE_NAMES[typeflag] ?? `type ${JSON.stringify(typeflag)}`;
+    throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} is a ${kind}; bundles hold only regular files`);
+  }
+  checkEntryPath(path);
+  const size = octal(block, 124, 12, 'size', shown);
+  const gname = field(block, 297, 32).toString('latin1');
+  return { path, typeflag, size, gname };
+}
+
+/** Refuses absolute, `..`, `.`, empty-segment, backslash and control-character paths (UNSAFE_ENTRY). */
+export function checkEntryPath(path: string): void {
+  const shown = JSON.stringify(path.slice(0, 120));
+  if (path === '') throw new RelayError('UNSAFE_ENTRY', 'tar entry with an empty name; refused');
+  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} is an absolute path; refused`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\\\u0000-\u001f\u007f]/.test(path)) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} contains a backslash or control character; refused`);
+  const segments = path.split('/');
+  if (segments.includes('..')) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} climbs out with ".."; refused`);
+  if (segments.some((s) => s === '' || s === '.')) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} has an empty or "." segment; refused`);
+}
+
+function checkFormatTag(gname: string, path: string): void {
+  if (gname === TAR_FORMAT_TAG) return;
+  const m = /^bundle-v(\d+)$/.exec(gname);
+  if (m) {
+    throw new RelayError('UNSUPPORTED_FORMAT', `tar entry ${path} was written for bundle format v${m[1]}; this rollout-relay reads ${TAR_FORMAT_TAG}; upgrade rollout-relay`);
+  }
+  throw new RelayError('UNSUPPORTED_FORMAT', `tar entry ${path} is not from a rollout-relay bundle (group tag ${JSON.stringify(gname)}, want ${TAR_FORMAT_TAG})`);
+}
+
+export interface ParsedTar {
+  index: BundleIndex;
+  indexBytes: Buffer;
+  /** Manifest bytes in archive order; only when `keepManifests` was set. */
+  manifests: { path: string; bytes: Buffer }[];
+  entries: number;
+}
+
+interface Entry {
+  path: string;
+  size: number;
+  remaining: number;
+  padding: number;
+  hash: Hash;
+  chunks: Buffer[] | undefined;
+  listed: BundleFile | undefined;
+}
+
+/**
+ * Push-style parser over untrusted tar bytes. It checks every header itself (tar's own parser is not
+ * used on untrusted input), hashes each file while it streams, and never holds more than one header,
+ * index.json, and (when asked) the manifests in memory.
+ */
+export class BundleTarParser {
+  private readonly limits: Required<ReadLimits>;
+  private readonly keepManifests: boolean;
+  private readonly totalSize: number | undefined;
+  private header = Buffer.alloc(BLOCK);
+  private headerFill = 0;
+  private entry: Entry | undefined;
+  private padding = 0;
+  private zeroBlocks = 0;
+  private offset = 0;
+  private entries = 0;
+  private index: BundleIndex | undefined;
+  private indexBytes: Buffer | undefined;
+  private listed = new Map<string, BundleFile>();
+  private seen = new Set<string>();
+  private manifests: { path: string; bytes: Buffer }[] = [];
+
+  constructor(options: { limits?: ReadLimits; keepManifests?: boolean; totalSize?: number } = {}) {
+    this.limits = resolveLimits(options.limits);
+    this.keepManifests = options.keepManifests ?? false;
+    this.totalSize = options.totalSize;
+  }
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (this.entry) {
+        const n = Math.min(this.entry.remaining, chunk.length - pos);
+        const part = chunk.subarray(pos, pos + n);
+        this.entry.hash.update(part);
+        if (this.entry.chunks) this.entry.chunks.push(Buffer.from(part));
+        this.entry.remaining -= n;
+        pos += n;
+        if (this.entry.remaining === 0) this.finishEntry();
+      } else if (this.padding > 0) {
+        const n = Math.min(this.padding, chunk.length - pos);
+        for (let i = pos; i < pos + n; i++) {
+          if (chunk[i] !== 0) throw new RelayError('MALFORMED', `non-zero padding at byte ${this.offset + i}; the bundle is damaged`);
+        }
+        this.padding -= n;
+        pos += n;
+      } else if (this.zeroBlocks >= 2) {
+        for (let i = pos; i < chunk.length; i++) {
+          if (chunk[i] !== 0) throw new RelayError('MALFORMED', `data after the end-of-archive marker at byte ${this.offset + i}; refused`);
+        }
+        pos = chunk.length;
+      } else {
+        const n = Math.min(BLOCK - this.headerFill, chunk.length - pos);
+        chunk.copy(this.header, this.headerFill, pos, pos + n);
+        this.headerFill += n;
+        pos += n;
+        if (this.headerFill === BLOCK) {
+          this.headerFill = 0;
+          this.startEntry(this.offset + pos - BLOCK);
+        }
+      }
+    }
+    this.offset += chunk.length;
+  }
+
+  private startEntry(at: number): void {
+    const block = this.header;
+    if (block.every((b) => b === 0)) {
+      this.zeroBlocks++;
+      return;
+    }
+    if (this.zeroBlocks > 0) throw new RelayError('MALFORMED', `tar entry after an end-of-archive block at byte ${at}; refused`);
+    const h = decodeHeader(block);
+    const shown = JSON.stringify(h.path.slice(0, 120));
+    if (this.seen.has(h.path)) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} appears twice; refused`);
+    this.seen.add(h.path);
+    checkFormatTag(h.gname, shown);
+    if (++this.entries > this.limits.maxEntries) throw new RelayError('TOO_LARGE', `more than ${this.limits.maxEntries} entries; refused`);
+    const isIndex = h.path === INDEX_PATH;
+    if (!isIndex && !MANIFEST_NAME.test(h.path)) {
+      throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} is outside index.json and manifests/*.yaml; refused`);
+    }
+    if (isIndex !== (this.index === undefined)) {
+      throw new RelayError('MALFORMED', `tar entry ${shown}: index.json must be the first entry and appear once`);
+    }
+    const cap = isIndex ? this.limits.maxIndexBytes : this.limits.maxFileBytes;
+    if (h.size > cap) throw new RelayError('TOO_LARGE', `tar entry ${shown} declares ${h.size} bytes, above the ${cap}-byte limit; refused`);
+    const end = at + BLOCK + h.size;
+    if (this.totalSize !== undefined && end > this.totalSize) {
+      throw new RelayError('TOO_LARGE', `tar entry ${shown} declares ${h.size} bytes but the bundle ends ${this.totalSize - at - BLOCK} bytes later; refused`);
+    }
+    let listed: BundleFile | undefined;
+    if (!isIndex) {
+      listed = this.listed.get(h.path);
+      if (!listed) throw new RelayError('UNLISTED_ENTRY', `tar entry ${shown} is not listed in index.json; refused (re-create the bundle)`);
+      if (listed.size !== h.size) {
+        throw new RelayError('FILE_DIGEST_MISMATCH', `${h.path}: size ${h.size} bytes, index.json says ${listed.size}; the bundle was altered`);
+      }
+    }
+    this.entry = {
+      path: h.path,
+      size: h.size,
+      remaining: h.size,
+      padding: paddingFor(h.size),
+      hash: createHash('sha256'),
+      chunks: isIndex || this.keepManifests ? [] : undefined,
+      listed,
+    };
+    if (h.size === 0) this.finishEntry();
+  }
+
+  private finishEntry(): void {
+    const e = this.entry!;
+    this.entry = undefined;
+    this.padding = e.padding;
+    const digest = e.hash.digest('hex');
+    if (!e.listed) {
+      this.indexBytes = Buffer.concat(e.chunks!);
+      this.index = parseIndex(this.indexBytes);
+      if (this.index.files.length > this.limits.maxEntries) {
+        throw new RelayError('TOO_LARGE', `index.json lists ${this.index.files.length} files, above the ${this.limits.maxEntries} limit; refused`);
+      }
+      for (const f of this.index.files) this.listed.set(f.path, f);
+      return;
+    }
+    if (digest !== e.listed.sha256) {
+      throw new RelayError('FILE_DIGEST_MISMATCH', `${e.path}: sha256 ${digest}, index.json says ${e.listed.sha256}; the bundle was altered`);
+    }
+    if (e.chunks) this.manifests.push({ path: e.path, bytes: Buffer.concat(e.chunks) });
+  }
+
+  /** Call after the last byte: checks the end-of-archive marker and that nothing listed is missing. */
+  finish(): ParsedTar {
+    if (this.entry || this.padding > 0 || this.headerFill > 0 || this.zeroBlocks < 2) {
+      throw new RelayError('MALFORMED', 'the archive is truncated (no complete end-of-archive marker); the bundle is damaged');
+    }
+    if (!this.index || !this.indexBytes) throw new RelayError('MISSING_ENTRY', 'the archive has no index.json; it is not a bundle');
+    const missing = this.index.files.filter((f) => !this.seen.has(f.path)).map((f) => f.path);
+    if (missing.length) {
+      throw new RelayError('MISSING_ENTRY', `index.json lists ${missing.length} file(s) missing from the archive: ${missing.slice(0, 3).join(', ')}`);
+    }
+    return { index: this.index, indexBytes: this.indexBytes, manifests: this.manifests, entries: this.entries };
+  }
+}
