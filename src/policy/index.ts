@@ -1,0 +1,13 @@
+/**
+ * Trust policy (design §3): which keys are trusted, how many must sign, for which clusters, and the
+ * replay/rollback state per (application, target). Pure apart from reading key files.
+ *
+ * - `loadTrustPolicy(path)` / `parseTrustPolicy(text, {baseDir})` → `TrustPolicy`
+ * - `policyFromPublicKeys([{pem, origin}], threshold)` → the policy behind `bundle verify --key`
+ * - `decideSignatures(checks, policy, {source, target})` → counted key ids, or a coded refusal
+ * - `checkBundleMetadata(meta, {target, now})`, `checkSequence(store, meta, target)`
+ * - `SequenceStateStore` with `JsonFileSequenceStore` (CLI) and `MemorySequenceStore` (tests)
+ */
+export { loadTrustPolicy, parseTrustPolicy, policyFromPublicKeys, trustPolicySchema, DEFAULT_MAX_BUNDLE_BYTES, POLICY_API_VERSION, POLICY_KIND, type PolicyKey, type PolicyLoadOptions, type TrustPolicy } from './trust-policy.js';
+export { checkBundleMetadata, checkSequence, decideSignatures, type SignatureDecision } from './evaluate.js';
+export { JsonFileSequenceStore, MemorySequenceStore, type SequenceStateStore } from './state-store.js';

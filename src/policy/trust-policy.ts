@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { formatZodIssues } from '../bundle/index-file.js';
+import { RelayError } from '../errors.js';
+import { certificatePublicKey } from '../signing/x509.js';
+import { algorithmOf, keyIdOf, loadPublicKey } from '../signing/keys.js';
+import type { VerificationKey } from '../signing/envelope.js';
+
+export const POLICY_API_VERSION = 'rollout-relay.io/v1';
+export const POLICY_KIND = 'TrustPolicy';
+export const DEFAULT_MAX_BUNDLE_BYTES = 1024 * 1024 * 1024;
+
+/** One trusted key after loading: its public key, id and the clusters it may sign for. */
+export interface PolicyKey extends VerificationKey {
+  /** Source clusters this key may sign bundles from; undefined = any. */
+  sources?: string[];
+  /** Target clusters this key may sign bundles for; undefined = any. */
+  targets?: string[];
+  /** A revoked key never counts; a bundle signed only by it is refused (UNKNOWN_KEY). */
+  revoked: boolean;
+  /** Where the key came from (file path, "inline", or certificate subject). */
+  origin: string;
+}
+
+/** A loaded, validated trust policy (design §3). */
+export interface TrustPolicy {
+  threshold: number;
+  maxBundleBytes: number;
+  keys: PolicyKey[];
+}
+
+const cluster = z.string().min(1).max(253);
+const keySchema = z
+  .strictObject({
+    name: z.string().min(1).max(253),
+    publicKey: z.string().min(1).optional(),
+    certificate: z.string().min(1).optional(),
+    issuer: z.string().min(1).optional(),
+    keyId: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256 key id').optional(),
+    sources: z.array(cluster).min(1).optional(),
+    targets: z.array(cluster).min(1).optional(),
+    revoked: z.boolean().default(false),
+  })
+  .refine((k) => (k.publicKey === undefined) !== (k.certificate === undefined), { message: 'give exactly one of publicKey or certificate' })
+  .refine((k) => k.issuer === undefined || k.certificate !== undefined, { message: 'issuer is only meaningful with certificate' });
+
+export const trustPolicySchema = z.strictObject({
+  apiVersion: z.literal(POLICY_API_VERSION),
+  kind: z.literal(POLICY_KIND),
+  threshold: z.number().int().min(1).default(1),
+  maxBundleBytes: z.number().int().min(1024).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_MAX_BUNDLE_BYTES),
+  keys: z.array(keySchema).min(1),
+});
+
+export interface PolicyLoadOptions {
+  /** Directory that relative key paths are resolved against. Default: the policy file's directory. */
+  baseDir?: string;
+  /** Time for certificate validity checks. Default: now. */
+  now?: Date;
+}
+
+function pemOrPath(value: string, baseDir: string, what: string): { pem: string; origin: string } {
+  if (value.includes('-----BEGIN ')) return { pem: value, origin: 'inline' };
+  const path = isAbsolute(value) ? value : resolve(baseDir, value);
+  try {
+    return { pem: readFileSync(path, 'utf8'), origin: path };
+  } catch (err) {
+    throw new RelayError('POLICY_INVALID', `${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+  }
+}
+
+/** Parses policy YAML text; key paths are relative to `baseDir`. Throws POLICY_INVALID or KEY_INVALID. */
+export function parseTrustPolicy(text: string, options: PolicyLoadOptions & { where?: string } = {}): TrustPolicy {
+  const where = options.where ?? 'trust policy';
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 50 });
+  } catch (err) {
+    throw new RelayError('POLICY_INVALID', `${where}: not valid YAML (${(err as Error).message.split('\n')[0]})`, { cause: err });
+  }
+  const parsed = trustPolicySchema.safeParse(raw);
+  if (!parsed.success) throw new RelayError('POLICY_INVALID', `${where}: ${formatZodIssues(parsed.error)}`);
+  const baseDir = options.baseDir ?? process.cwd();
+  const names = new Set<string>();
+  const ids = new Map<string, string>();
+  const keys = parsed.data.keys.map((k): PolicyKey => {
+    if (names.has(k.name)) throw new RelayError('POLICY_INVALID', `${where}: key name ${k.name} appears twice`);
+    names.add(k.name);
+    const label = `${where}: key ${k.name}`;
+    let publicKey;
+    let origin;
+    if (k.certificate !== undefined) {
+      const cert = pemOrPath(k.certificate, baseDir, label);
+      const issuer = k.issuer === undefined ? undefined : pemOrPath(k.issuer, baseDir, `${label} issuer`).pem;
+      const r = certificatePublicKey(cert.pem, label, { issuer, now: options.now });
+      publicKey = r.publicKey;
+      origin = `certificate ${r.certificate.subject.replace(/\n/g, ', ')} (${cert.origin})`;
+    } else {
+      const pub = pemOrPath(k.publicKey!, baseDir, label);
+      publicKey = loadPublicKey(pub.pem, label);
+      origin = pub.origin;
+    }
+    const keyId = keyIdOf(publicKey);
+    if (k.keyId !== undefined && k.keyId !== keyId) {
+      throw new RelayError('KEY_INVALID', `${label}: key id is ${keyId} but the policy pins ${k.keyId}; the key file was replaced`);
+    }
+    const other = ids.get(keyId);
+    if (other !== undefined) throw new RelayError('POLICY_INVALID', `${where}: keys ${other} and ${k.name} are the same key (${keyId})`);
+    ids.set(keyId, k.name);
+    return {
+      name: k.name,
+      keyId,
+      algorithm: algorithmOf(publicKey),
+      publicKey,
+      ...(k.sources ? { sources: k.sources } : {}),
+      ...(k.targets ? { targets: k.targets } : {}),
+      revoked: k.revoked,
+      origin,
+    };
+  });
+  const usable = keys.filter((k) => !k.revoked).length;
+  if (parsed.data.threshold > usable) {
+    throw new RelayError('POLICY_INVALID', `${where}: threshold ${parsed.data.threshold} can never be met with ${usable} non-revoked key(s)`);
+  }
+  return { threshold: parsed.data.threshold, maxBundleBytes: parsed.data.maxBundleBytes, keys };
+}
+
+/** Reads and validates a policy file; relative key paths resolve against the file's directory. */
+export function loadTrustPolicy(path: string, options: PolicyLoadOptions = {}): TrustPolicy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new RelayError('POLICY_INVALID', `cannot read policy ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+  }
+  return parseTrustPolicy(text, { ...options, baseDir: options.baseDir ?? dirname(resolve(path)), where: path });
+}
+
+/** The policy `bundle verify --key PUB ...` stands for: these keys, any cluster, `threshold` of them. */
+export function policyFromPublicKeys(keys: { pem: string | Buffer; origin: string }[], threshold = 1, maxBundleBytes = DEFAULT_MAX_BUNDLE_BYTES): TrustPolicy {
+  const seen = new Set<string>();
+  const loaded = keys.map((k): PolicyKey => {
+    const publicKey = loadPublicKey(k.pem, k.origin);
+    const keyId = keyIdOf(publicKey);
+    return { name: k.origin, keyId, algorithm: algorithmOf(publicKey), publicKey, revoked: false, origin: k.origin };
+  }).filter((k) => (seen.has(k.keyId) ? false : (seen.add(k.keyId), true)));
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > loaded.length) {
+    throw new RelayError('USAGE', `threshold ${threshold} needs between 1 and ${loaded.length} distinct keys`);
+  }
+  return { threshold, maxBundleBytes, keys: loaded };
+}

@@ -1,0 +1,145 @@
+import { readFile } from 'node:fs/promises';
+import { indexMetadata } from '../bundle/index-file.js';
+import { objectsOf, scanBundle } from '../bundle/reader.js';
+import { fileChunks, regularFileSize, type ByteSource } from '../bundle/source.js';
+import type { ReadLimits } from '../bundle/tar-reader.js';
+import type { BundleIndex, BundleMetadata, KubeObject } from '../bundle/types.js';
+import { RelayError } from '../errors.js';
+import { checkBundleMetadata, checkSequence, decideSignatures } from '../policy/evaluate.js';
+import type { SequenceStateStore } from '../policy/state-store.js';
+import type { TrustPolicy } from '../policy/trust-policy.js';
+import { parseEnvelope, MAX_ENVELOPE_BYTES, type Envelope } from '../signing/dsse.js';
+import { checkEnvelopeSignatures } from '../signing/envelope.js';
+import { parseStatement, type BundleStatement } from '../signing/statement.js';
+
+export interface VerifyOptions {
+  policy: TrustPolicy;
+  /** Cluster the bundle is to be applied to. Without it, target checks are skipped (and reported so). */
+  target?: string;
+  /** Replay/rollback protection. Without it the sequence check is skipped (and reported so). */
+  stateStore?: SequenceStateStore;
+  /** Record the bundle's sequence as accepted after success. Default: true. An apply engine that only
+   * wants to record after a successful apply passes false and calls `stateStore.put` itself. */
+  commitSequence?: boolean;
+  /** Parse and return the objects. Default: true. false keeps memory constant for huge bundles. */
+  loadObjects?: boolean;
+  /** Default: now. */
+  now?: Date;
+  /** Read caps; maxBundleBytes defaults to the policy's. */
+  limits?: ReadLimits;
+}
+
+export interface VerifyBundleFileOptions extends VerifyOptions {
+  bundlePath: string;
+  /** Default: `<bundlePath>.sig.json`. Ignored when `envelope` is given. */
+  signaturePath?: string;
+  /** The DSSE envelope itself (e.g. inline from a ConfigMap or Secret). */
+  envelope?: string | Buffer;
+}
+
+/** A bundle that passed every check; apply only what this returns. */
+export interface VerifiedBundle {
+  index: BundleIndex;
+  /** Canonical objects in apply order; empty when `loadObjects` was false. */
+  objects: KubeObject[];
+  /** Lower-case hex SHA-256 of the bundle file (the signed subject). */
+  digest: string;
+  size: number;
+  /** Distinct trusted keys that counted toward the threshold. */
+  keyIds: string[];
+  keyNames: string[];
+  threshold: number;
+  statement: BundleStatement;
+  target?: string;
+  targetCheck: 'passed' | 'skipped';
+  sequenceCheck: 'passed' | 'skipped';
+  /** Last sequence accepted before this one, when a store was given and had one. */
+  previousSequence?: number;
+  /** Signatures present but not counted (bad, unknown, revoked, not allowed), when the threshold was met anyway. */
+  ignoredSignatures: { keyid: string; reason: string }[];
+}
+
+function sameMetadata(a: BundleMetadata, b: BundleMetadata): boolean {
+  return JSON.stringify(indexMetadata({ ...a, files: [] })) === JSON.stringify(indexMetadata({ ...b, files: [] }));
+}
+
+/**
+ * Verifies a bundle from any byte source against a DSSE envelope and a trust policy, in this order:
+ * envelope shape, signatures and threshold (BAD_SIGNATURE, UNKNOWN_KEY, THRESHOLD_NOT_MET,
+ * SOURCE/TARGET_NOT_ALLOWED), expiry and target (EXPIRED, TARGET_NOT_ALLOWED), sequence (ROLLBACK),
+ * then one streaming pass over the bundle (DIGEST_MISMATCH, FILE_DIGEST_MISMATCH, UNSAFE_ENTRY,
+ * UNLISTED_ENTRY, MISSING_ENTRY, TOO_LARGE, UNSUPPORTED_FORMAT, MALFORMED). Throws a RelayError.
+ */
+export async function verifyBundleSource(source: ByteSource, totalSize: number | undefined, envelope: Envelope, options: VerifyOptions): Promise<VerifiedBundle> {
+  const { policy, target } = options;
+  const { payload, checks } = checkEnvelopeSignatures(envelope, policy.keys);
+  let statement: BundleStatement | undefined;
+  let parseError: unknown;
+  try {
+    statement = parseStatement(payload);
+  } catch (err) {
+    parseError = err;
+  }
+  if (!statement) {
+    // Report a signature problem before a payload problem: an altered payload fails its signatures.
+    decideSignatures(checks, policy, { source: '', ...(target !== undefined ? { target } : {}) });
+    throw parseError;
+  }
+  const meta = statement.predicate;
+  const decision = decideSignatures(checks, policy, { source: meta.source.cluster, ...(target !== undefined ? { target } : {}) });
+  checkBundleMetadata(meta, { ...(target !== undefined ? { target } : {}), ...(options.now ? { now: options.now } : {}) });
+  let previousSequence: number | undefined;
+  if (options.stateStore) {
+    if (target === undefined) throw new RelayError('USAGE', 'a sequence state store needs a target cluster (--target) to check replay and rollback');
+    previousSequence = await checkSequence(options.stateStore, meta, target);
+  }
+  const loadObjects = options.loadObjects ?? true;
+  const scan = await scanBundle(source, {
+    limits: { ...options.limits, maxBundleBytes: options.limits?.maxBundleBytes ?? policy.maxBundleBytes },
+    keepManifests: loadObjects,
+    ...(totalSize !== undefined ? { totalSize } : {}),
+    expectedDigest: statement.subject[0].digest.sha256,
+  });
+  if (!sameMetadata(indexMetadata(scan.index), meta)) {
+    throw new RelayError('MALFORMED', 'index.json disagrees with the signed statement (sequence, targets, source or times); re-create and re-sign the bundle');
+  }
+  const objects = loadObjects ? objectsOf(scan) : [];
+  if (options.stateStore && target !== undefined && (options.commitSequence ?? true)) {
+    await options.stateStore.put(meta.application, target, meta.sequence);
+  }
+  return {
+    index: scan.index,
+    objects,
+    digest: scan.digest,
+    size: scan.size,
+    keyIds: decision.keyIds,
+    keyNames: decision.keyNames,
+    threshold: decision.threshold,
+    statement,
+    ...(target !== undefined ? { target } : {}),
+    targetCheck: target !== undefined ? 'passed' : 'skipped',
+    sequenceCheck: options.stateStore ? 'passed' : 'skipped',
+    ...(previousSequence !== undefined ? { previousSequence } : {}),
+    ignoredSignatures: decision.ignored,
+  };
+}
+
+export async function readEnvelopeFile(path: string): Promise<Envelope> {
+  const size = await regularFileSize(path);
+  if (size > MAX_ENVELOPE_BYTES) throw new RelayError('TOO_LARGE', `signature file ${path} is ${size} bytes, above ${MAX_ENVELOPE_BYTES}; refused`);
+  return parseEnvelope(await readFile(path), path);
+}
+
+/** The entry point for the apply engine and the CLI: verify a bundle file and its signature. */
+export async function verifyBundleFile(options: VerifyBundleFileOptions): Promise<VerifiedBundle> {
+  const envelope = options.envelope !== undefined ? parseEnvelope(options.envelope, 'inline signature') : await readEnvelopeFile(options.signaturePath ?? `${options.bundlePath}.sig.json`);
+  const totalSize = await regularFileSize(options.bundlePath);
+  const max = options.limits?.maxBundleBytes ?? options.policy.maxBundleBytes;
+  if (totalSize > max) throw new RelayError('TOO_LARGE', `bundle is ${totalSize} bytes, above the policy's maxBundleBytes ${max}; refused`);
+  return verifyBundleSource(fileChunks(options.bundlePath), totalSize, envelope, options);
+}
+
+/** The same over in-memory bytes (bundle and envelope from a ConfigMap/Secret, tests). */
+export async function verifyBundleBytes(bundle: Buffer, envelope: string | Buffer, options: VerifyOptions): Promise<VerifiedBundle> {
+  return verifyBundleSource([bundle], bundle.length, parseEnvelope(envelope), options);
+}
