@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { declareUnbuilt } from './not-implemented.js';
+import { registerKeys } from './keys.js';
+import { registerBundle } from './bundle.js';
 import { registerSandbox } from './sandbox.js';
 import { registerDemo } from './demo.js';
 
@@ -8,8 +10,8 @@ import { registerDemo } from './demo.js';
  * itself here; the rest are declared so --help shows the whole product and they refuse plainly.
  */
 export function registerCommands(program: Command): void {
-  declareUnbuilt(program, 'keys', 'generate and inspect signing keys', 'signed bundles issue');
-  declareUnbuilt(program, 'bundle', 'create, sign, verify and inspect manifest bundles', 'signed bundles issue');
+  registerKeys(program);
+  registerBundle(program);
   declareUnbuilt(program, 'apply', 'verify a bundle and server-side apply it to a DR cluster', 'DR apply issue');
   declareUnbuilt(program, 'promote', 'export, bundle, sign and apply one finished rollout', 'controller issue');
   declareUnbuilt(program, 'controller', 'watch the primary and promote finished rollouts', 'controller issue');
