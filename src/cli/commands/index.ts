@@ -4,6 +4,8 @@ import { registerKeys } from './keys.js';
 import { registerBundle } from './bundle.js';
 import { registerSandbox } from './sandbox.js';
 import { registerDemo } from './demo.js';
+import { registerApply } from './apply.js';
+import { registerStatus } from './status.js';
 
 /**
  * The command surface of design §7. Each built command lives in its own module and registers
@@ -12,10 +14,10 @@ import { registerDemo } from './demo.js';
 export function registerCommands(program: Command): void {
   registerKeys(program);
   registerBundle(program);
-  declareUnbuilt(program, 'apply', 'verify a bundle and server-side apply it to a DR cluster', 'DR apply issue');
+  registerApply(program);
   declareUnbuilt(program, 'promote', 'export, bundle, sign and apply one finished rollout', 'controller issue');
   declareUnbuilt(program, 'controller', 'watch the primary and promote finished rollouts', 'controller issue');
-  declareUnbuilt(program, 'status', 'show the status ConfigMap of a DR cluster', 'DR apply issue');
+  registerStatus(program);
   declareUnbuilt(program, 'drill', 'run a DR failover drill and report RTO/RPO', 'drill issue');
   declareUnbuilt(program, 'appset-plugin', 'serve the Argo CD ApplicationSet plugin generator', 'ApplicationSet issue');
   registerSandbox(program);

@@ -1,0 +1,456 @@
+import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { RelayError, type RelayErrorCode } from '../errors.js';
+import { formatDigest, readBundleBytes, type KubeObject } from '../bundle/index.js';
+import { apiCauses, apiMessage, apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
+import { inventoryKey, type InventoryEntry, type StatusRecord } from '../status/model.js';
+import { StatusWriter } from '../status/writer.js';
+import { APPLICATION_ANNOTATION } from '../status/model.js';
+import { assessHealth, hasHealthRule, type Health } from './health.js';
+import { LastGoodStore, compressBundle } from './last-good.js';
+import {
+  computePrune, decideOwnership, describeObject, desiredObject, entryOf, mapBounded, planApply, unionInventory,
+  type ApplyPlan, type LiveObjectInfo, type OwnershipDecision,
+} from './plan.js';
+
+export interface ApplyOptions {
+  /** SSA field manager. Default: "rollout-relay". */
+  fieldManager?: string;
+  /** Take ownership of fields another manager owns. Default: false. */
+  force?: boolean;
+  /** Delete objects of the previous inventory that the new bundle dropped. Default: true. */
+  prune?: boolean;
+  /** Preflight only (server dry-run); write nothing. Default: false. */
+  dryRun?: boolean;
+  /** Health deadline from the first write, in ms. Default: 100000 (the seed's SLA). */
+  timeoutMs?: number;
+  /** Requests in flight within one step. Default: 16. */
+  concurrency?: number;
+  /** Take over objects that exist but were not created by this application. Default: false. */
+  adopt?: boolean;
+  /** Health poll interval in ms. Default: 1000. */
+  pollIntervalMs?: number;
+  /** Progress callback (phase names and counts; never object contents). */
+  onProgress?: (event: string, fields?: Record<string, unknown>) => void;
+}
+
+/** A verified bundle, ready to apply: only what `verifyBundleFile` returned. */
+export interface ApplyInput {
+  application: string;
+  objects: KubeObject[];
+  /** Lower-case hex SHA-256 of the bundle. */
+  digest: string;
+  sequence: number;
+  revision: string;
+  sourceCluster: string;
+  /** The verified bundle bytes, kept in DR for a later rollback; checked against `digest`. */
+  bytes?: Buffer;
+}
+
+/** One object the preflight could not accept. */
+export interface ObjectProblem {
+  object: string;
+  kind: 'invalid' | 'not-owned' | 'conflict' | 'unreachable';
+  message: string;
+  /** For conflicts: the fields and the managers that own them. */
+  fields?: { field: string; manager: string }[];
+}
+
+export interface ObjectResult {
+  object: string;
+  action: 'create' | 'update' | 'adopt' | 'unchanged';
+}
+
+export interface ApplyReport {
+  result: 'completed' | 'unchanged' | 'dry-run';
+  bundleDigest: string;
+  applied: ObjectResult[];
+  pruned: string[];
+  /** Objects whose preflight waited for a Namespace or CRD of the same bundle (checked in a stand-in namespace or after the CRD exists). */
+  deferred: string[];
+  phaseDurations: Record<string, number>;
+}
+
+/** A refusal that carries the per-object report. */
+export class ApplyError extends RelayError {
+  constructor(code: RelayErrorCode, message: string, readonly problems: ObjectProblem[] = [], options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+interface PreflightItem {
+  obj: KubeObject;
+  desired: KubeObject;
+  entry: InventoryEntry;
+  decision: OwnershipDecision;
+  liveResourceVersion?: string;
+  deferred?: 'namespace' | 'crd';
+}
+
+const STAND_IN_NAMESPACE = 'default';
+
+function problemLines(problems: ObjectProblem[]): string {
+  return problems.map((p) => `  ${p.object}: ${p.message}`).join('\n');
+}
+
+function groupOf(apiVersion: string): string {
+  const s = apiVersion.lastIndexOf('/');
+  return s < 0 ? '' : apiVersion.slice(0, s);
+}
+
+function isUnknownKind(err: unknown): boolean {
+  const msg = err instanceof Error ? err.message : '';
+  return msg.startsWith('Unrecognized API version and kind') || (msg.startsWith('Failed to fetch resource metadata') && apiStatusCode(err) === 404);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Applies one verified bundle to one cluster (design §4): preflight (server dry-run of every object,
+ * ownership), ordered server-side apply by sync wave and tier with bounded concurrency, CRDs awaited
+ * until Established, health within a deadline, prune of dropped objects, and on any failure after the
+ * first write a rollback to the last bundle that completed on this target.
+ */
+export class Applier {
+  private readonly opts: Required<Omit<ApplyOptions, 'onProgress'>> & Pick<ApplyOptions, 'onProgress'>;
+  private objects: KubernetesObjectApi;
+  readonly status: StatusWriter;
+  private readonly lastGood: LastGoodStore;
+
+  constructor(private readonly kc: KubeConfig, readonly application: string, options: ApplyOptions = {}) {
+    this.opts = {
+      fieldManager: options.fieldManager ?? 'rollout-relay',
+      force: options.force ?? false,
+      prune: options.prune ?? true,
+      dryRun: options.dryRun ?? false,
+      timeoutMs: options.timeoutMs ?? 100_000,
+      concurrency: options.concurrency ?? 16,
+      adopt: options.adopt ?? false,
+      pollIntervalMs: options.pollIntervalMs ?? 1000,
+      onProgress: options.onProgress,
+    };
+    this.objects = KubernetesObjectApi.makeApiClient(kc);
+    this.status = new StatusWriter(kc, application);
+    this.lastGood = new LastGoodStore(kc, application);
+  }
+
+  private progress(event: string, fields?: Record<string, unknown>): void {
+    this.opts.onProgress?.(event, fields);
+  }
+
+  async apply(input: ApplyInput): Promise<ApplyReport> {
+    if (input.application !== this.application) throw new RelayError('USAGE', `bundle is for application ${input.application}, the applier for ${this.application}`);
+    const durations: Record<string, number> = {};
+    const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await fn();
+      } finally {
+        durations[phase] = Math.round(performance.now() - t);
+      }
+    };
+    const digest = formatDigest(input.digest);
+    if (input.bytes) compressBundle(input.bytes); // TOO_LARGE before any write
+    const plan = planApply(input.objects);
+    const stored = await this.status.read();
+    const current = stored?.record;
+    if (current && current.sequence > input.sequence) {
+      throw new RelayError('STATUS_CONFLICT', `the target already records sequence ${current.sequence} for ${this.application}, newer than this bundle's ${input.sequence}; nothing was written`);
+    }
+    const previousInventory = current?.inventory ?? [];
+    const reapply = current?.state === 'completed' && current.bundleDigest === digest;
+
+    const items = await timed('preflight', () => this.preflight(plan, previousInventory));
+    const deferred = items.filter((i) => i.deferred).map((i) => describeObject(i.obj));
+    if (this.opts.dryRun) {
+      return { result: 'dry-run', bundleDigest: digest, applied: items.map((i) => ({ object: describeObject(i.obj), action: i.decision.action as ObjectResult['action'] })), pruned: computePrune(previousInventory, plan.inventory).map(describeObject), deferred, phaseDurations: durations };
+    }
+
+    // From here on the cluster changes: any failure rolls back.
+    const startedAt = new Date().toISOString();
+    const deadline = Date.now() + this.opts.timeoutMs;
+    const written: { item: PreflightItem; changed: boolean }[] = [];
+    const statusPending = { value: !reapply, written: false };
+    const writeStatus = async (update: Partial<StatusRecord>): Promise<void> => {
+      await this.status.update(input.sequence, update);
+    };
+    const applyingStatus = {
+      state: 'applying' as const, revision: input.revision, bundleDigest: digest, sourceCluster: input.sourceCluster, startedAt, finishedAt: '',
+      message: `applying ${plan.inventory.length} objects`, inventory: unionInventory(previousInventory, plan.inventory), phaseDurations: durations,
+    };
+    const tryStatus = async (): Promise<void> => {
+      if (!statusPending.value) return;
+      try {
+        await writeStatus(applyingStatus);
+        statusPending.value = false;
+        statusPending.written = true;
+      } catch (err) {
+        // The application's namespace may be created by this very bundle: write after that step.
+        if (apiStatusCode((err as { cause?: unknown }).cause ?? err) !== 404 && apiStatusCode(err) !== 404) throw err;
+      }
+    };
+    let pruned: string[] = [];
+    try {
+      await tryStatus();
+      await timed('apply', async () => {
+        for (const wave of plan.waves) {
+          for (const step of plan.steps.filter((s) => s.wave === wave)) {
+            const stepItems = step.objects.map((o) => items.find((i) => i.obj === o)!);
+            const results = await mapBounded(stepItems, this.opts.concurrency, (item) => this.applyOne(item));
+            const failures: ObjectProblem[] = [];
+            results.forEach((r, i) => {
+              if (r.status === 'fulfilled') written.push({ item: stepItems[i]!, changed: r.value });
+              else failures.push(this.problemOf(stepItems[i]!.obj, r.reason));
+            });
+            if (failures.length) throw new ApplyError(failures.some((f) => f.kind === 'conflict') ? 'APPLY_CONFLICT' : 'APPLY_FAILED', `${failures.length} object(s) failed to apply:\n${problemLines(failures)}`, failures);
+            await tryStatus();
+            const crds = stepItems.filter((i) => i.obj.kind === 'CustomResourceDefinition');
+            if (crds.length) {
+              await this.waitHealthy(crds.map((i) => i.obj), deadline, 'CRDs Established');
+              this.objects = KubernetesObjectApi.makeApiClient(this.kc); // fresh discovery for the new kinds
+            }
+          }
+          await this.waitHealthy(plan.steps.filter((s) => s.wave === wave).flatMap((s) => s.objects), deadline, `wave ${wave} healthy`);
+        }
+      });
+      if (this.opts.prune) pruned = await timed('prune', () => this.prune(computePrune(previousInventory, plan.inventory)));
+      const changed = written.some((w) => w.changed) || pruned.length > 0;
+      if (reapply && !changed) {
+        return { result: 'unchanged', bundleDigest: digest, applied: written.map((w) => ({ object: describeObject(w.item.obj), action: 'unchanged' })), pruned, deferred, phaseDurations: durations };
+      }
+      if (input.bytes) await timed('keep', () => this.lastGood.save(input.digest, input.bytes!));
+      await writeStatus({
+        state: 'completed', revision: input.revision, bundleDigest: digest, sourceCluster: input.sourceCluster, startedAt, finishedAt: new Date().toISOString(),
+        message: `applied ${plan.inventory.length} objects, pruned ${pruned.length}`, inventory: plan.inventory, phaseDurations: durations,
+        ...(input.bytes ? { lastCompleted: { bundleDigest: digest, sequence: input.sequence, revision: input.revision, finishedAt: new Date().toISOString(), inventory: plan.inventory } } : {}),
+      });
+      return {
+        result: 'completed', bundleDigest: digest,
+        applied: written.map((w) => ({ object: describeObject(w.item.obj), action: w.changed ? (w.item.decision.action as ObjectResult['action']) : 'unchanged' })),
+        pruned, deferred, phaseDurations: durations,
+      };
+    } catch (err) {
+      if (written.length === 0) {
+        // No object reached the cluster: nothing to roll back.
+        if (statusPending.written) {
+          await writeStatus({ state: 'failed', finishedAt: new Date().toISOString(), message: `nothing applied: ${err instanceof Error ? err.message : String(err)}`.slice(0, 4000), inventory: previousInventory }).catch(() => undefined);
+        }
+        throw err;
+      }
+      await this.rollback(input, current, plan, written.map((w) => w.item), err, startedAt, durations);
+      throw err; // unreachable: rollback always throws
+    }
+  }
+
+  /** Reads every object, decides ownership and server-dry-runs it; throws with every problem at once. */
+  private async preflight(plan: ApplyPlan, previousInventory: InventoryEntry[]): Promise<PreflightItem[]> {
+    const objs = plan.steps.flatMap((s) => s.objects);
+    const prev = new Set(previousInventory.map(inventoryKey));
+    const bundledNamespaces = new Set(objs.filter((o) => o.kind === 'Namespace' && groupOf(o.apiVersion) === '').map((o) => o.metadata.name));
+    const bundledKinds = new Set(objs.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => {
+      const spec = (o as { spec?: { group?: string; names?: { kind?: string } } }).spec;
+      return `${spec?.group ?? ''}/${spec?.names?.kind ?? ''}`;
+    }));
+    // Which namespaces exist now.
+    const namespaces = [...new Set(objs.map((o) => o.metadata.namespace).filter((n): n is string => !!n))];
+    const existing = new Set<string>();
+    const nsProblems: ObjectProblem[] = [];
+    await mapBounded(namespaces, this.opts.concurrency, async (ns) => {
+      try {
+        await this.objects.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+        existing.add(ns);
+      } catch (err) {
+        if (apiStatusCode(err) === 404) return;
+        nsProblems.push(this.problemOf({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, err));
+      }
+    });
+    if (nsProblems.some((p) => p.kind === 'unreachable')) throw wrapTransport(new Error(nsProblems[0]!.message), 'preflight');
+
+    const results = await mapBounded(objs, this.opts.concurrency, async (obj): Promise<PreflightItem> => {
+      const entry = entryOf(obj);
+      const desired = desiredObject(obj, this.application);
+      const ns = obj.metadata.namespace;
+      const crdDeferred = bundledKinds.has(`${groupOf(obj.apiVersion)}/${obj.kind}`);
+      if (ns && !existing.has(ns)) {
+        if (!bundledNamespaces.has(ns)) throw new PreflightProblem({ object: describeObject(obj), kind: 'invalid', message: `namespace ${ns} does not exist and is not in the bundle` });
+        if (crdDeferred) return { obj, desired, entry, decision: { action: 'create' }, deferred: 'crd' };
+        await this.standInDryRun(desired);
+        return { obj, desired, entry, decision: { action: 'create' }, deferred: 'namespace' };
+      }
+      let live: KubernetesObject | undefined;
+      try {
+        live = await this.objects.read({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata.name, ...(ns ? { namespace: ns } : {}) } });
+      } catch (err) {
+        if (isUnknownKind(err)) {
+          if (crdDeferred) return { obj, desired, entry, decision: { action: 'create' }, deferred: 'crd' };
+          throw new PreflightProblem({ object: describeObject(obj), kind: 'invalid', message: `the cluster does not serve ${obj.apiVersion} ${obj.kind} and the bundle has no CRD for it` });
+        }
+        if (apiStatusCode(err) !== 404) throw err;
+      }
+      const info: LiveObjectInfo | undefined = live ? {
+        annotations: live.metadata?.annotations ?? {},
+        managers: [...new Set((live.metadata?.managedFields ?? []).map((m) => m.manager ?? '?'))],
+      } : undefined;
+      const decision = decideOwnership(info, entry, this.application, prev, this.opts.adopt);
+      if (decision.action === 'refuse') throw new PreflightProblem({ object: describeObject(obj), kind: 'not-owned', message: decision.reason });
+      await this.objects.patch(desired, undefined, 'All', this.opts.fieldManager, this.opts.force, PatchStrategy.ServerSideApply);
+      return { obj, desired, entry, decision, ...(live?.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}) };
+    });
+    const problems: ObjectProblem[] = [];
+    const items: PreflightItem[] = [];
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') items.push(r.value);
+      else problems.push(r.reason instanceof PreflightProblem ? r.reason.problem : this.problemOf(objs[i]!, r.reason));
+    });
+    if (problems.length) {
+      const unreachable = problems.find((p) => p.kind === 'unreachable');
+      if (unreachable) throw new ApplyError('CLUSTER_UNREACHABLE', `preflight could not reach the cluster: ${unreachable.message}; nothing was written`, problems);
+      const code: RelayErrorCode = problems.some((p) => p.kind === 'invalid') ? 'PREFLIGHT_FAILED' : problems.some((p) => p.kind === 'not-owned') ? 'NOT_OWNED' : 'APPLY_CONFLICT';
+      const hint = code === 'APPLY_CONFLICT' ? 'resolve the conflicting fields or pass --force-conflicts to take them over' : code === 'NOT_OWNED' ? 'delete those objects or pass --adopt to take them over' : 'fix the bundle and promote again';
+      throw new ApplyError(code, `preflight refused ${problems.length} of ${objs.length} objects; nothing was written (${hint}):\n${problemLines(problems)}`, problems);
+    }
+    return items;
+  }
+
+  /** Dry-run create in a namespace that exists, for an object whose namespace the bundle creates. */
+  private async standInDryRun(desired: KubeObject): Promise<void> {
+    const stand = structuredClone(desired);
+    stand.metadata.namespace = STAND_IN_NAMESPACE;
+    try {
+      await this.objects.create(stand, undefined, 'All', this.opts.fieldManager);
+    } catch (err) {
+      if (apiStatusCode(err) === 409) return; // AlreadyExists comes after validation: the object is valid
+      throw err;
+    }
+  }
+
+  private problemOf(obj: KubeObject, err: unknown): ObjectProblem {
+    const object = describeObject(obj);
+    if (err instanceof PreflightProblem) return err.problem;
+    const code = apiStatusCode(err);
+    if (code === undefined && !(err instanceof RelayError)) return { object, kind: 'unreachable', message: apiMessage(err) };
+    if (code === 409) {
+      const fields = apiCauses(err).filter((c) => c.field).map((c) => ({ field: c.field!, manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? '?' }));
+      if (fields.length) return { object, kind: 'conflict', message: `fields owned by another manager: ${fields.map((f) => `${f.field} (${f.manager})`).join(', ')}`, fields };
+    }
+    return { object, kind: 'invalid', message: err instanceof RelayError ? err.message : apiMessage(err) };
+  }
+
+  /** Server-side applies one object; returns whether the stored object changed. */
+  private async applyOne(item: PreflightItem): Promise<boolean> {
+    const res = await this.objects.patch(item.desired, undefined, undefined, this.opts.fieldManager, this.opts.force, PatchStrategy.ServerSideApply);
+    return res.metadata?.resourceVersion !== item.liveResourceVersion;
+  }
+
+  /** Polls until every object with a health rule is Healthy; Degraded or the deadline fails. */
+  private async waitHealthy(objs: KubeObject[], deadline: number, what: string): Promise<void> {
+    let pending = objs.filter((o) => hasHealthRule(o.apiVersion, o.kind));
+    const last = new Map<KubeObject, Health>();
+    while (pending.length) {
+      const results = await mapBounded(pending, this.opts.concurrency, async (o) => {
+        const live = await this.objects.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) } });
+        return assessHealth(live as never);
+      });
+      const next: KubeObject[] = [];
+      results.forEach((r, i) => {
+        const o = pending[i]!;
+        if (r.status === 'rejected') {
+          last.set(o, { status: 'Progressing', message: apiMessage(r.reason) });
+          next.push(o);
+          return;
+        }
+        last.set(o, r.value);
+        if (r.value.status === 'Degraded') throw new ApplyError('APPLY_FAILED', `${describeObject(o)} is Degraded: ${r.value.message}`, [{ object: describeObject(o), kind: 'invalid', message: r.value.message }]);
+        if (r.value.status !== 'Healthy') next.push(o);
+      });
+      pending = next;
+      if (!pending.length) break;
+      if (Date.now() >= deadline) {
+        const problems = pending.map((o) => ({ object: describeObject(o), kind: 'invalid' as const, message: `${last.get(o)?.status}: ${last.get(o)?.message}` }));
+        throw new ApplyError('HEALTH_TIMEOUT', `${what}: ${pending.length} object(s) not healthy within the ${Math.round(this.opts.timeoutMs / 1000)}s deadline:\n${problemLines(problems)}`, problems);
+      }
+      this.progress('waiting', { what, pending: pending.length });
+      await sleep(Math.min(this.opts.pollIntervalMs, Math.max(50, deadline - Date.now())));
+    }
+  }
+
+  /** Deletes inventory entries (foreground propagation), only when they still carry our ownership. */
+  private async prune(entries: InventoryEntry[]): Promise<string[]> {
+    const done: string[] = [];
+    for (const e of entries) {
+      const header = { apiVersion: e.apiVersion, kind: e.kind, metadata: { name: e.name, ...(e.namespace ? { namespace: e.namespace } : {}) } };
+      let live: KubernetesObject;
+      try {
+        live = await this.objects.read(header);
+      } catch (err) {
+        if (apiStatusCode(err) === 404 || isUnknownKind(err)) continue;
+        throw wrapTransport(err, `reading ${describeObject(e)} to prune it`);
+      }
+      if (live.metadata?.annotations?.[APPLICATION_ANNOTATION] !== this.application) continue; // not ours (any more): never delete
+      try {
+        await this.objects.delete(header, undefined, undefined, undefined, undefined, 'Foreground');
+        done.push(describeObject(e));
+      } catch (err) {
+        if (apiStatusCode(err) !== 404) throw wrapTransport(err, `pruning ${describeObject(e)}`);
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Re-applies the last bundle that completed on this target and deletes what the failed bundle
+   * added; with no completed bundle, deletes what this run created. Always throws: ROLLED_BACK when
+   * the rollback succeeded, APPLY_FAILED when it did not.
+   */
+  private async rollback(input: ApplyInput, before: StatusRecord | undefined, plan: ApplyPlan, written: PreflightItem[], cause: unknown, startedAt: string, durations: Record<string, number>): Promise<never> {
+    const t = performance.now();
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const code = cause instanceof RelayError ? cause.code : 'APPLY_FAILED';
+    this.progress('rolling back', { cause: code });
+    const lastCompleted = before?.lastCompleted;
+    try {
+      let keep: InventoryEntry[] = [];
+      if (lastCompleted) {
+        const bytes = await this.lastGood.load(lastCompleted.bundleDigest.replace(/^sha256:/, ''));
+        if (!bytes) throw new RelayError('APPLY_FAILED', `the last completed bundle ${lastCompleted.bundleDigest} is not kept in the cluster`);
+        const previous = await readBundleBytes(bytes);
+        const prevPlan = planApply(previous.objects);
+        for (const step of prevPlan.steps) {
+          const results = await mapBounded(step.objects, this.opts.concurrency, (o) => this.objects.patch(desiredObject(o, this.application), undefined, undefined, this.opts.fieldManager, true, PatchStrategy.ServerSideApply));
+          const failed = results.map((r, i) => ({ r, o: step.objects[i]! })).filter((x) => x.r.status === 'rejected');
+          if (failed.length) throw new RelayError('APPLY_FAILED', `re-applying ${failed.map((f) => describeObject(f.o)).join(', ')} failed: ${apiMessage((failed[0]!.r as PromiseRejectedResult).reason)}`);
+          if (step.objects.some((o) => o.kind === 'CustomResourceDefinition')) {
+            await this.waitHealthy(step.objects, Date.now() + this.opts.timeoutMs, 'rollback CRDs');
+            this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+          }
+        }
+        keep = prevPlan.inventory;
+        const added = computePrune(unionInventory(before?.inventory ?? [], plan.inventory), keep);
+        await this.prune(added);
+        await this.waitHealthy(prevPlan.steps.flatMap((s) => s.objects), Date.now() + this.opts.timeoutMs, 'rollback healthy');
+      } else {
+        // First bundle on this target: remove what this run created, keep what existed before.
+        const created = written.filter((i) => i.decision.action === 'create').map((i) => i.entry);
+        await this.prune(computePrune(created, []));
+        keep = (before?.inventory ?? []).filter((e) => !created.some((c) => inventoryKey(c) === inventoryKey(e)));
+      }
+      durations.rollback = Math.round(performance.now() - t);
+      const message = `rolled back to ${lastCompleted ? `${lastCompleted.bundleDigest} (sequence ${lastCompleted.sequence})` : 'the state before the first bundle'} after ${code}: ${why}`.slice(0, 4000);
+      await this.status.update(input.sequence, {
+        state: 'rolled-back', revision: input.revision, bundleDigest: formatDigest(input.digest), sourceCluster: input.sourceCluster,
+        startedAt, finishedAt: new Date().toISOString(), message, inventory: keep, phaseDurations: durations,
+      }).catch(() => undefined);
+      throw new ApplyError('ROLLED_BACK', message, cause instanceof ApplyError ? cause.problems : [], { cause });
+    } catch (err) {
+      if (err instanceof ApplyError && err.code === 'ROLLED_BACK') throw err;
+      const message = `apply failed (${code}: ${why}) and the rollback failed too: ${err instanceof Error ? err.message : String(err)}; the target needs attention`.slice(0, 4000);
+      await this.status.update(input.sequence, { state: 'failed', finishedAt: new Date().toISOString(), message, inventory: unionInventory(before?.inventory ?? [], plan.inventory) }).catch(() => undefined);
+      throw new ApplyError('APPLY_FAILED', message, [], { cause });
+    }
+  }
+}
+
+class PreflightProblem extends Error {
+  constructor(readonly problem: ObjectProblem) {
+    super(problem.message);
+  }
+}

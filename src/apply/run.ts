@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { RelayError, isRelayError } from '../errors.js';
+import { formatDigest, inspectBundle } from '../bundle/index.js';
+import type { TrustPolicy } from '../policy/index.js';
+import { verifyBundleFile, type VerifiedBundle } from '../verify/index.js';
+import type { ClusterTarget } from '../cluster/kubeconfig.js';
+import { StatusSequenceStore } from '../status/sequence-store.js';
+import { StatusWriter } from '../status/writer.js';
+import { Applier, type ApplyOptions, type ApplyReport } from './applier.js';
+
+export interface ApplyBundleOptions extends ApplyOptions {
+  bundlePath: string;
+  /** Default: `<bundlePath>.sig.json`. */
+  signaturePath?: string;
+  policy: TrustPolicy;
+  target: ClusterTarget;
+}
+
+export interface ApplyBundleResult {
+  verified: VerifiedBundle;
+  /** 'passed', or 'reapply' when the bundle is byte-identical to the one completed on the target. */
+  sequenceCheck: 'passed' | 'reapply';
+  report: ApplyReport;
+}
+
+async function fileDigest(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+/**
+ * Verify, then apply (design §3–4). Nothing unverified is applied: the objects come only from
+ * `verifyBundleFile`, whose sequence check reads the target's status ConfigMap. Re-applying the
+ * bundle that already completed on the target (same digest) is allowed and writes nothing when the
+ * cluster already matches.
+ */
+export async function applyBundleFile(opts: ApplyBundleOptions): Promise<ApplyBundleResult> {
+  const kc = opts.target.kubeConfig;
+  const base = { bundlePath: opts.bundlePath, ...(opts.signaturePath ? { signaturePath: opts.signaturePath } : {}), policy: opts.policy, target: opts.target.name, commitSequence: false };
+  let verified: VerifiedBundle;
+  let sequenceCheck: ApplyBundleResult['sequenceCheck'] = 'passed';
+  try {
+    verified = await verifyBundleFile({ ...base, stateStore: new StatusSequenceStore(kc) });
+  } catch (err) {
+    if (!isRelayError(err, 'ROLLBACK')) throw err;
+    // Same sequence again: only the very bundle that completed here may be re-applied.
+    const untrusted = await inspectBundle(opts.bundlePath);
+    const stored = await new StatusWriter(kc, untrusted.index.application).read();
+    const digest = await fileDigest(opts.bundlePath);
+    if (stored?.record.state !== 'completed' || stored.record.bundleDigest !== formatDigest(digest) || stored.record.sequence !== untrusted.index.sequence) throw err;
+    verified = await verifyBundleFile(base);
+    if (verified.digest !== digest) throw err;
+    sequenceCheck = 'reapply';
+  }
+  const bytes = await readFile(opts.bundlePath);
+  if (createHash('sha256').update(bytes).digest('hex') !== verified.digest) {
+    throw new RelayError('DIGEST_MISMATCH', `${opts.bundlePath} changed while it was being verified; nothing was written`);
+  }
+  const applier = new Applier(kc, verified.index.application, opts);
+  const report = await applier.apply({
+    application: verified.index.application,
+    objects: verified.objects,
+    digest: verified.digest,
+    sequence: verified.index.sequence,
+    revision: verified.index.source.revision ?? '',
+    sourceCluster: verified.index.source.cluster,
+    bytes,
+  });
+  return { verified, sequenceCheck, report };
+}

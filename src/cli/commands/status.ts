@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { RelayError } from '../../errors.js';
+import { loadKubeConfig, wrapTransport } from '../../cluster/index.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, STATUS_CONFIGMAP_PREFIX, statusFromData, type StatusRecord } from '../../status/index.js';
+
+interface StatusCliOptions {
+  context?: string;
+  kubeconfig?: string;
+  namespace?: string;
+  json?: boolean;
+}
+
+interface Row {
+  namespace: string;
+  name: string;
+  record: StatusRecord;
+}
+
+function table(rows: Row[]): string {
+  const head = ['NAMESPACE', 'NAME', 'STATUS', 'REVISION', 'SEQUENCE', 'DIGEST', 'FINISHED', 'MESSAGE'];
+  const body = rows.map((r) => [r.namespace, r.name, r.record.state, r.record.revision || '-', String(r.record.sequence), r.record.bundleDigest.slice(0, 19) || '-', r.record.finishedAt || '-', r.record.message.split('\n')[0]!.slice(0, 80)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [head, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show the status ConfigMaps (design §6) of a DR cluster')
+    .argument('[name]', 'application name (default: every application)')
+    .option('--context <ctx>', 'kubeconfig context of the DR cluster')
+    .option('--kubeconfig <file>', 'kubeconfig file')
+    .option('-n, --namespace <ns>', 'only this namespace')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string | undefined, opts: StatusCliOptions) => {
+      const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+      const api = kc.makeApiClient(CoreV1Api);
+      const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+      let items;
+      try {
+        items = opts.namespace
+          ? (await api.listNamespacedConfigMap({ namespace: opts.namespace, labelSelector })).items
+          : (await api.listConfigMapForAllNamespaces({ labelSelector })).items;
+      } catch (err) {
+        throw wrapTransport(err, 'listing status ConfigMaps');
+      }
+      const rows: Row[] = items
+        .filter((cm) => cm.metadata?.name?.startsWith(STATUS_CONFIGMAP_PREFIX))
+        .map((cm) => ({ namespace: cm.metadata!.namespace ?? '', name: cm.metadata!.name!.slice(STATUS_CONFIGMAP_PREFIX.length), record: statusFromData(cm.data) }))
+        .filter((r) => name === undefined || r.name === name)
+        .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+      if (name !== undefined && rows.length === 0) {
+        throw new RelayError('USAGE', `no status ConfigMap ${STATUS_CONFIGMAP_PREFIX}${name} in ${opts.namespace ?? 'any namespace'} of context ${kc.getCurrentContext()}; nothing was promoted there yet`);
+      }
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(rows.map((r) => ({ namespace: r.namespace, name: r.name, ...r.record }))) + '\n');
+      } else {
+        process.stdout.write(rows.length ? table(rows) + '\n' : 'no rollout-relay status in this cluster\n');
+      }
+    });
+}

@@ -1,0 +1,89 @@
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { RelayError } from '../errors.js';
+import { apiStatusCode, wrapTransport } from './api-errors.js';
+import { parseArgoCdClusterSecret, type ArgoCdCluster } from './argocd-secret.js';
+
+/** A target cluster: a KubeConfig whose current context points at it, and its name for policy checks. */
+export interface ClusterTarget {
+  name: string;
+  kubeConfig: KubeConfig;
+}
+
+export interface KubeconfigOptions {
+  /** Kubeconfig file. Default: $KUBECONFIG or ~/.kube/config (the client's own default). */
+  kubeconfig?: string;
+  /** Context to use. Default: the file's current-context. */
+  context?: string;
+}
+
+/** Loads a kubeconfig and selects a context; CONFIG_INVALID lists the contexts when it is missing. */
+export function loadKubeConfig(opts: KubeconfigOptions): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new RelayError('CONFIG_INVALID', `cannot load kubeconfig ${opts.kubeconfig ?? '(default)'}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) {
+      throw new RelayError('CONFIG_INVALID', `context "${opts.context}" is not in the kubeconfig; it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  if (!kc.getCurrentCluster()) throw new RelayError('CONFIG_INVALID', `the kubeconfig has no usable current context; pass --context`);
+  return kc;
+}
+
+/** The target from a kubeconfig context; its name is the context's cluster name unless given. */
+export function kubeconfigTarget(opts: KubeconfigOptions & { name?: string }): ClusterTarget {
+  const kc = loadKubeConfig(opts);
+  return { name: opts.name ?? kc.getCurrentCluster()!.name, kubeConfig: kc };
+}
+
+/** A KubeConfig for an Argo CD cluster. TLS verification stays on unless the Secret sets insecure: true. */
+export function kubeConfigFromArgoCd(cluster: ArgoCdCluster): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{
+      name: cluster.name,
+      server: cluster.server,
+      skipTLSVerify: cluster.tls.insecure,
+      ...(cluster.tls.caData ? { caData: cluster.tls.caData } : {}),
+      ...(cluster.tls.serverName ? { tlsServerName: cluster.tls.serverName } : {}),
+    }],
+    users: [{
+      name: cluster.name,
+      ...(cluster.bearerToken ? { token: cluster.bearerToken } : {}),
+      ...(cluster.tls.certData ? { certData: cluster.tls.certData } : {}),
+      ...(cluster.tls.keyData ? { keyData: cluster.tls.keyData } : {}),
+      ...(cluster.username ? { username: cluster.username } : {}),
+      ...(cluster.password ? { password: cluster.password } : {}),
+    }],
+    contexts: [{ name: cluster.name, cluster: cluster.name, user: cluster.name }],
+    currentContext: cluster.name,
+  });
+  return kc;
+}
+
+/** Parses `NAMESPACE/NAME`. */
+export function parseSecretRef(ref: string): { namespace: string; name: string } {
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(ref);
+  if (!m) throw new RelayError('USAGE', `--cluster-secret "${ref}" must be NAMESPACE/NAME`);
+  return { namespace: m[1]!, name: m[3]! };
+}
+
+/** Reads an Argo CD cluster Secret through `from` (e.g. the primary's context) and returns the target. */
+export async function argoCdSecretTarget(from: KubeConfig, ref: string): Promise<ClusterTarget> {
+  const { namespace, name } = parseSecretRef(ref);
+  let secret;
+  try {
+    secret = await from.makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace });
+  } catch (err) {
+    if (apiStatusCode(err) === 404) throw new RelayError('CONFIG_INVALID', `Argo CD cluster Secret ${namespace}/${name} not found in context ${from.getCurrentContext()}`);
+    if (apiStatusCode(err) === 403) throw new RelayError('CONFIG_INVALID', `not allowed to read Secret ${namespace}/${name} in context ${from.getCurrentContext()}; grant get on that Secret`);
+    throw wrapTransport(err, `reading Secret ${namespace}/${name}`);
+  }
+  const cluster = parseArgoCdClusterSecret(secret);
+  return { name: cluster.name, kubeConfig: kubeConfigFromArgoCd(cluster) };
+}
