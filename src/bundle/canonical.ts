@@ -46,7 +46,8 @@ export function toCanonicalJson(value: unknown, path = '$'): JsonValue {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new RelayError('MALFORMED', `${path}: ${value} is not a JSON number`);
-    return value;
+    return value === 0 ? 0 : value; // -0 has no JSON form of its own
+
   }
   if (Array.isArray(value)) return value.map((v, i) => toCanonicalJson(v, `${path}[${i}]`));
   if (isPlainObject(value)) {
@@ -54,7 +55,8 @@ export function toCanonicalJson(value: unknown, path = '$'): JsonValue {
     for (const key of Object.keys(value).sort()) {
       const v = value[key];
       if (v === undefined) continue;
-      out[key] = toCanonicalJson(v, `${path}.${key}`);
+      // defineProperty: a "__proto__" key stays data and never becomes the prototype.
+      Object.defineProperty(out, key, { value: toCanonicalJson(v, `${path}.${key}`), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }

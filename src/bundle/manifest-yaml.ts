@@ -1,4 +1,4 @@
-import { Document, parseAllDocuments, type DocumentOptions, type ParseOptions, type SchemaOptions, type ToStringOptions } from 'yaml';
+import { Document, isScalar, parseAllDocuments, Scalar, visit, type DocumentOptions, type ParseOptions, type SchemaOptions, type ToStringOptions } from 'yaml';
 import { RelayError } from '../errors.js';
 import { toCanonicalJson } from './canonical.js';
 import type { JsonValue, KubeObject } from './types.js';
@@ -24,6 +24,17 @@ const STRINGIFY: ToStringOptions = { lineWidth: 0, minContentWidth: 0, indentSeq
 /** Canonical YAML text of an already canonical object: sorted keys, no folding, ambiguous strings quoted. */
 export function stringifyManifest(obj: KubeObject): string {
   const doc = new Document(toCanonicalJson(obj), { ...SCHEMA, sortMapEntries: true, aliasDuplicateObjects: false });
+  // A literal "<<" key must not read back as a YAML 1.1 merge key.
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && String(pair.key.toJSON()) === '<<') {
+        const key = new Scalar('<<');
+        key.type = 'QUOTE_DOUBLE';
+        key.tag = 'tag:yaml.org,2002:str'; // the merge tag claims any '<<' string otherwise
+        pair.key = key;
+      }
+    },
+  });
   return doc.toString(STRINGIFY);
 }
 
