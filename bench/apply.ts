@@ -1,0 +1,114 @@
+/**
+ * `npm run bench -- apply [--sandbox DIR] [--namespaces 10] [--objects 300]`
+ *
+ * 300 objects across 10 namespaces into the DR sandbox: rollout-relay (verify + preflight dry-run of
+ * every object + ordered SSA + status + last-good copy) against the sandbox's real
+ * `kubectl apply --server-side` on the same objects, in the same run, printed as a ratio.
+ * Each tool gets its own fresh namespaces so both create the same number of objects.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { writeBundleFile, type KubeObject } from '../src/bundle/index.js';
+import { generateSigningKeyPair, keySigner, publicKeyPem } from '../src/signing/index.js';
+import { loadTrustPolicy } from '../src/policy/index.js';
+import { signBundleFile } from '../src/verify/index.js';
+import { applyBundleFile } from '../src/apply/index.js';
+import { sandboxUp } from '../src/sandbox/index.js';
+
+const run = promisify(execFile);
+
+function arg(args: string[], name: string, dflt: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+}
+
+/** `total` objects over `nsCount` namespaces (the Namespace objects included). */
+export function benchObjects(prefix: string, nsCount: number, total: number): KubeObject[] {
+  const out: KubeObject[] = [];
+  const perNs = Math.floor((total - nsCount) / nsCount);
+  for (let n = 0; n < nsCount; n++) {
+    const ns = `${prefix}-${n}`;
+    out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'rollout-relay.io/bench': 'true' } } });
+    for (let i = 0; i < perNs + (n < (total - nsCount) % nsCount ? 1 : 0); i++) {
+      const name = `obj-${i}`;
+      switch (i % 5) {
+        case 0: out.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { 'app.properties': `index=${i}\n`.repeat(20) } }); break;
+        case 1: out.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, type: 'Opaque', stringData: { token: `bench-${i}` } }); break;
+        case 2: out.push({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } }); break;
+        case 3: out.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } }); break;
+        default: out.push({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace: ns }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }] });
+      }
+    }
+  }
+  return out;
+}
+
+async function deleteNamespaces(kc: KubeConfig, prefix: string, nsCount: number): Promise<void> {
+  const api = kc.makeApiClient(CoreV1Api);
+  await Promise.all(Array.from({ length: nsCount }, (_, n) => api.deleteNamespace({ name: `${prefix}-${n}` }).catch(() => undefined)));
+}
+
+export async function benchApply(args: string[]): Promise<void> {
+  const nsCount = Number(arg(args, '--namespaces', '10'));
+  const total = Number(arg(args, '--objects', '300'));
+  const state = await sandboxUp({ dir: arg(args, '--sandbox', '.sandbox') });
+  const kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  kc.setCurrentContext('dr');
+  const dir = mkdtempSync(join(tmpdir(), 'rr-bench-apply-'));
+  const tag = randomBytes(3).toString('hex');
+  const kPrefix = `bench-k-${tag}`;
+  const rPrefix = `bench-r-${tag}`;
+  try {
+    // kubectl: one multi-document file, server-side apply, its own field manager.
+    const kObjects = benchObjects(kPrefix, nsCount, total);
+    const yamlPath = join(dir, 'objects.yaml');
+    writeFileSync(yamlPath, kObjects.map((o) => stringify(o)).join('---\n'));
+    // rollout-relay: the same objects (other namespaces) as a signed bundle, created and signed beforehand (primary side).
+    const rObjects = benchObjects(rPrefix, nsCount, total);
+    const { privateKey, publicKey } = generateSigningKeyPair('ecdsa-p256');
+    writeFileSync(join(dir, 'release.pub'), publicKeyPem(publicKey));
+    writeFileSync(join(dir, 'policy.yaml'), 'apiVersion: rollout-relay.io/v1\nkind: TrustPolicy\nkeys:\n  - name: bench\n    publicKey: release.pub\n');
+    const bundlePath = join(dir, 'bench.bundle.tar');
+    await writeBundleFile(bundlePath, rObjects, { source: { cluster: 'shanghai', namespace: `${rPrefix}-0`, kind: 'Deployment', name: 'bench' }, sequence: 1 });
+    await signBundleFile({ bundlePath, signers: [keySigner(privateKey)] });
+    const policy = loadTrustPolicy(join(dir, 'policy.yaml'));
+
+    const t0 = performance.now();
+    await run(state.binaries.kubectl, ['--kubeconfig', state.kubeconfig, '--context', 'dr', 'apply', '--server-side', '--field-manager', 'kubectl-bench', '-f', yamlPath], { maxBuffer: 64 << 20 });
+    const kubectlMs = performance.now() - t0;
+
+    const t1 = performance.now();
+    const result = await applyBundleFile({ bundlePath, policy, target: { name: 'dr', kubeConfig: kc }, timeoutMs: 100_000 });
+    const relayMs = performance.now() - t1;
+    if (result.report.applied.length !== rObjects.length) throw new Error(`rollout-relay applied ${result.report.applied.length} of ${rObjects.length}`);
+
+    // Second identical apply: kubectl re-sends everything; rollout-relay re-verifies, preflights, no-ops.
+    const t2 = performance.now();
+    await run(state.binaries.kubectl, ['--kubeconfig', state.kubeconfig, '--context', 'dr', 'apply', '--server-side', '--field-manager', 'kubectl-bench', '-f', yamlPath], { maxBuffer: 64 << 20 });
+    const kubectlAgainMs = performance.now() - t2;
+    const t3 = performance.now();
+    const again = await applyBundleFile({ bundlePath, policy, target: { name: 'dr', kubeConfig: kc }, timeoutMs: 100_000 });
+    const relayAgainMs = performance.now() - t3;
+
+    const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+    process.stdout.write(`apply bench: ${rObjects.length} objects across ${nsCount} namespaces into the DR sandbox\n`);
+    process.stdout.write(`  first apply   rollout-relay ${fmt(relayMs)} (phases ${JSON.stringify(result.report.phaseDurations)})   kubectl apply --server-side ${fmt(kubectlMs)}   ratio ${(relayMs / kubectlMs).toFixed(2)}\n`);
+    process.stdout.write(`  re-apply      rollout-relay ${fmt(relayAgainMs)} (${again.report.result})   kubectl apply --server-side ${fmt(kubectlAgainMs)}   ratio ${(relayAgainMs / kubectlAgainMs).toFixed(2)}\n`);
+    process.stdout.write(`  goal: ratio <= 0.5 → first apply ${relayMs / kubectlMs <= 0.5 ? 'met' : 'NOT met'}\n`);
+  } finally {
+    await deleteNamespaces(kc, kPrefix, nsCount);
+    await deleteNamespaces(kc, rPrefix, nsCount);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await benchApply(process.argv.slice(2));
+}
