@@ -18,6 +18,13 @@ const octets = (b: Buffer) => asn1.create(U, T.OCTETSTRING, false, b.toString('b
 
 const SHA256 = '2.16.840.1.101.3.4.2.1';
 
+/** RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050 (UTCTime's two-digit year wraps). */
+function x509Time(d: Date): forge.asn1.Asn1 {
+  return d.getUTCFullYear() < 2050
+    ? asn1.create(U, T.UTCTIME, false, asn1.dateToUtcTime(d))
+    : asn1.create(U, T.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(d));
+}
+
 function signatureAlgorithm(alg: SigningAlgorithm): forge.asn1.Asn1 {
   switch (alg) {
     case 'ecdsa-p256':
@@ -68,7 +75,7 @@ export function createSelfSignedCertificate(privateKey: KeyObject, options: Cert
     integer(serial),
     signatureAlgorithm(alg),
     name,
-    seq(asn1.create(U, T.UTCTIME, false, asn1.dateToUtcTime(now)), asn1.create(U, T.UTCTIME, false, asn1.dateToUtcTime(notAfter))),
+    seq(x509Time(now), x509Time(notAfter)),
     name,
     fromDer(spkiDer),
     ctx(
