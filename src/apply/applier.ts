@@ -2,6 +2,7 @@ import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObj
 import { RelayError, type RelayErrorCode } from '../errors.js';
 import { formatDigest, readBundleBytes, type KubeObject } from '../bundle/index.js';
 import { apiCauses, apiMessage, apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
+import { enableKeepAlive } from '../cluster/kubeconfig.js';
 import { inventoryKey, type InventoryEntry, type StatusRecord } from '../status/model.js';
 import { StatusWriter } from '../status/writer.js';
 import { APPLICATION_ANNOTATION } from '../status/model.js';
@@ -128,6 +129,7 @@ export class Applier {
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       onProgress: options.onProgress,
     };
+    enableKeepAlive(kc, Math.max(8, this.opts.concurrency * 2));
     this.objects = KubernetesObjectApi.makeApiClient(kc);
     this.status = new StatusWriter(kc, application);
     this.lastGood = new LastGoodStore(kc, application);
