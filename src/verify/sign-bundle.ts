@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
-import { readBundle } from '../bundle/reader.js';
+import { scanBundle } from '../bundle/reader.js';
+import { fileChunks, regularFileSize } from '../bundle/source.js';
 import type { ReadLimits } from '../bundle/tar-reader.js';
 import type { BundleIndex } from '../bundle/types.js';
 import { writeFileAtomic } from '../bundle/create.js';
@@ -20,7 +21,9 @@ export interface SignedBundle {
  * signed by every signer to `out` (default `<bundle>.sig.json`), atomically.
  */
 export async function signBundleFile(options: { bundlePath: string; signers: readonly Signer[]; out?: string; limits?: ReadLimits }): Promise<SignedBundle> {
-  const read = await readBundle(options.bundlePath, options.limits);
+  // One streaming pass (constant memory): structure, every file digest, limits.
+  const totalSize = await regularFileSize(options.bundlePath);
+  const read = await scanBundle(fileChunks(options.bundlePath), { ...(options.limits ? { limits: options.limits } : {}), totalSize });
   const envelope = await signBundleDigest(basename(options.bundlePath), read.digest, read.index, options.signers);
   const signaturePath = options.out ?? `${options.bundlePath}.sig.json`;
   await writeFileAtomic(signaturePath, [Buffer.from(serializeEnvelope(envelope), 'utf8')]);

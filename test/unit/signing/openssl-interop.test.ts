@@ -70,7 +70,7 @@ describe('signing interop with openssl (real openssl binary)', function () {
         assert.match(stdout, /Verified OK|Signature Verified Successfully/);
         // and a flipped PAE byte is refused by openssl too
         const bad = readFileSync(paeFile);
-        bad[10] ^= 1;
+        bad[10] = bad[10]! ^ 1;
         writeFileSync(paeFile, bad);
         await assert.rejects(openssl(s.verify(pub, paeFile, sigFile)));
       });

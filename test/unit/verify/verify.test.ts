@@ -24,7 +24,7 @@ const THREE = [
 function corruptSignature(envelope: string, index: number): string {
   const env = parseEnvelope(envelope);
   const sig = Buffer.from(env.signatures[index]!.sig, 'base64');
-  sig[sig.length - 2] ^= 0x01;
+  sig[sig.length - 2] = sig[sig.length - 2]! ^ 0x01;
   env.signatures[index]!.sig = sig.toString('base64');
   return serializeEnvelope(env);
 }
@@ -46,7 +46,7 @@ describe('verify: bundle + signature + policy', () => {
     await expectCode(() => verifyBundleBytes(other.bytes, envelope, { policy: testPolicy(['test-ed25519']) }), 'DIGEST_MISMATCH');
     const { bundle } = await signedSample(['test-ed25519']);
     const flipped = Buffer.from(bundle.bytes);
-    flipped[3000] ^= 0x20;
+    flipped[3000] = flipped[3000]! ^ 0x20;
     await expectCode(() => verifyBundleBytes(flipped, envelope, { policy: testPolicy(['test-ed25519']) }), 'DIGEST_MISMATCH');
   });
 

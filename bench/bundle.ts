@@ -1,0 +1,121 @@
+/**
+ * `npm run bench -- bundle [--size-mib N] [--memory-gib N] [--skip-memory]`
+ * 1. bundle-create time for 5,000 objects (canonicalise, order, render, tar, hash; in memory)
+ * 2. one ≥ 256 MiB bundle of many manifests: verify throughput (MiB/s) next to `sha256sum` on the same
+ *    file in the same run, and their ratio (goal ≥ 0.8: the hash is the limit)
+ * 3. streaming: verifying a 1 GiB bundle in a fresh process, peak RSS growth (limit 64 MiB)
+ * Prints numbers; it asserts nothing about time (machines differ), only the memory limit sets the exit code.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createBundle, type KubeObject } from '../src/bundle/index.js';
+import { policyFromPublicKeys } from '../src/policy/index.js';
+import { generateSigningKeyPair, keySigner, publicKeyPem } from '../src/signing/index.js';
+import { signBundleFile, verifyBundleFile } from '../src/verify/index.js';
+import { BIG_META, writeBigBundle } from './big-bundle.js';
+
+const run = promisify(execFile);
+const MiB = 1024 * 1024;
+
+function deployment(i: number): KubeObject {
+  const name = `svc-${String(i).padStart(5, '0')}`;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: `team-${i % 50}`, uid: `uid-${i}`, resourceVersion: String(i), labels: { app: name, 'argocd.argoproj.io/instance': 'x' } },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: `registry.example.com/${name}:1.${i}`, ports: [{ containerPort: 8080 }], env: [{ name: 'MODE', value: 'dr' }], resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
+      },
+    },
+    status: { readyReplicas: 3 },
+  };
+}
+
+async function timeIt<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const r = await fn();
+  return [r, (performance.now() - t0) / 1000];
+}
+
+export async function benchBundle(args: string[]): Promise<number> {
+  const opt = (name: string, def: number) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : def;
+  };
+  const sizeMiB = opt('--size-mib', 256);
+  const memoryGiB = opt('--memory-gib', 1);
+  const dir = mkdtempSync(join(tmpdir(), 'rr-bench-'));
+  let exit = 0;
+  try {
+    // 1. create 5,000 objects
+    const objects = Array.from({ length: 5000 }, (_, i) => deployment(i));
+    createBundle(objects.slice(0, 100), BIG_META); // warm up
+    const [created, createSecs] = await timeIt(async () => createBundle(objects, BIG_META));
+    console.log(`create: 5000 objects -> ${(created.bytes.length / MiB).toFixed(1)} MiB bundle in ${createSecs.toFixed(2)} s (${(5000 / createSecs).toFixed(0)} objects/s)`);
+
+    // 2. throughput on a >= 256 MiB bundle of many manifests
+    const perObject = 32 * 1024;
+    const count = Math.ceil((sizeMiB * MiB) / perObject) + 16;
+    const bundlePath = join(dir, 'big.bundle.tar');
+    const [big, genSecs] = await timeIt(() => writeBigBundle(bundlePath, count, perObject));
+    console.log(`bundle: ${count} manifests, ${(big.size / MiB).toFixed(1)} MiB written in ${genSecs.toFixed(1)} s`);
+    const { privateKey, publicKey } = generateSigningKeyPair('ecdsa-p256');
+    const pubPath = join(dir, 'k.pub');
+    writeFileSync(pubPath, publicKeyPem(publicKey));
+    await signBundleFile({ bundlePath, signers: [keySigner(privateKey)] });
+    const policy = policyFromPublicKeys([{ pem: publicKeyPem(publicKey), origin: 'bench' }]);
+    const verifyOnce = () => timeIt(() => verifyBundleFile({ bundlePath, policy, target: 'shenzhen', loadObjects: false }));
+    const shaOnce = () => timeIt(() => run('sha256sum', [bundlePath]));
+    await shaOnce(); // page cache warm for both
+    const v: number[] = [];
+    const s: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [res, vs] = await verifyOnce();
+      if (res.digest !== big.digest) throw new Error('verify returned another digest');
+      v.push(vs);
+      const [out, ss] = await shaOnce();
+      if (!out.stdout.startsWith(big.digest)) throw new Error('sha256sum disagrees with the bundle digest');
+      s.push(ss);
+    }
+    const mib = big.size / MiB;
+    const vBest = mib / Math.min(...v);
+    const sBest = mib / Math.min(...s);
+    console.log(`verify: ${vBest.toFixed(0)} MiB/s (best of 3; runs ${v.map((x) => x.toFixed(2)).join(', ')} s) — whole-file sha256 + per-file sha256 + tar checks + signature`);
+    console.log(`sha256sum: ${sBest.toFixed(0)} MiB/s (best of 3; runs ${s.map((x) => x.toFixed(2)).join(', ')} s)`);
+    console.log(`ratio verify/sha256sum: ${(vBest / sBest).toFixed(2)} (goal >= 0.8)`);
+    rmSync(bundlePath);
+
+    // 3. streaming memory on a 1 GiB bundle, in a fresh process
+    if (!args.includes('--skip-memory')) exit = await benchMemory(dir, memoryGiB);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return exit;
+}
+
+/** Writes a ~`gib` GiB bundle, verifies it in a child process, prints peak RSS growth; 1 when ≥ 64 MiB. */
+export async function benchMemory(dir: string, gib = 1, limitMiB = 64): Promise<number> {
+  const bundlePath = join(dir, 'huge.bundle.tar');
+  const perObject = 256 * 1024;
+  const count = Math.floor((gib * 1024 * MiB) / (perObject + 1024));
+  const [big, genSecs] = await timeIt(() => writeBigBundle(bundlePath, count, perObject));
+  console.log(`memory: ${count} manifests, ${(big.size / MiB).toFixed(0)} MiB bundle written in ${genSecs.toFixed(1)} s`);
+  const { privateKey, publicKey } = generateSigningKeyPair('ed25519');
+  const pubPath = join(dir, 'm.pub');
+  writeFileSync(pubPath, publicKeyPem(publicKey));
+  await signBundleFile({ bundlePath, signers: [keySigner(privateKey)], limits: { maxBundleBytes: 2 * 1024 ** 3 } });
+  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', new URL('./verify-rss.ts', import.meta.url).pathname, bundlePath, `${bundlePath}.sig.json`, pubPath], { maxBuffer: MiB });
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as { digest: string; size: number; ms: number; baseRss: number; peakRss: number; growth: number };
+  if (r.digest !== big.digest) throw new Error('memory check verified another digest');
+  const growthMiB = r.growth / MiB;
+  console.log(`memory: verified ${(r.size / MiB).toFixed(0)} MiB in ${(r.ms / 1000).toFixed(1)} s; RSS ${(r.baseRss / MiB).toFixed(0)} -> peak ${(r.peakRss / MiB).toFixed(0)} MiB, growth ${growthMiB.toFixed(1)} MiB (limit ${limitMiB} MiB): ${growthMiB < limitMiB ? 'PASS' : 'FAIL'}`);
+  rmSync(bundlePath, { force: true });
+  return growthMiB < limitMiB ? 0 : 1;
+}
