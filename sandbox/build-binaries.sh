@@ -46,9 +46,11 @@ copy_assets() {
         echo "---"; cat "$f"
       done > "$out/stages.yaml.tmp" && mv "$out/stages.yaml.tmp" "$out/stages.yaml" ;;
     argo-rollouts)
-      [ -d "$out/crds" ] && return
+      [ -d "$out/crds" ] && [ -f "$out/clusterrole.yaml" ] && return
       moddir=$(cd "$src" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-rollouts)
-      mkdir -p "$out/crds.tmp" && cp "$moddir"/manifests/crds/*.yaml "$out/crds.tmp/" && chmod u+w "$out"/crds.tmp/* && mv "$out/crds.tmp" "$out/crds" ;;
+      rm -rf "$out/crds.tmp" "$out/crds"
+      mkdir -p "$out/crds.tmp" && cp "$moddir"/manifests/crds/*-crd.yaml "$out/crds.tmp/" && chmod u+w "$out"/crds.tmp/* && mv "$out/crds.tmp" "$out/crds"
+      cp "$moddir/manifests/role/argo-rollouts-clusterrole.yaml" "$out/clusterrole.yaml.tmp" && chmod u+w "$out/clusterrole.yaml.tmp" && mv "$out/clusterrole.yaml.tmp" "$out/clusterrole.yaml" ;;
   esac
 }
 

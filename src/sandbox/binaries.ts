@@ -17,6 +17,8 @@ export interface SandboxBinaries {
   rolloutsController: string;
   /** Argo Rollouts' CustomResourceDefinitions, from the same module version. */
   argoRolloutsCrds: string;
+  /** Argo Rollouts' own ClusterRole for its controller. */
+  argoRolloutsClusterRole: string;
 }
 
 const SCRIPT = fileURLToPath(new URL('../../sandbox/build-binaries.sh', import.meta.url));
@@ -70,5 +72,6 @@ export async function ensureBinaries(progress: (line: string) => void): Promise<
     kwokStages: need('kwok', 'stages.yaml'),
     rolloutsController: need('argo-rollouts', 'rollouts-controller'),
     argoRolloutsCrds: need('argo-rollouts', 'crds'),
+    argoRolloutsClusterRole: need('argo-rollouts', 'clusterrole.yaml'),
   };
 }

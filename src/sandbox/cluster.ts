@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeConfig, KubernetesObjectApi, PatchStrategy, CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, PatchStrategy, CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
 import { parseAllDocuments } from 'yaml';
 import { createClusterPki, type CertifiedKey, type ClusterPki } from './pki.js';
 import { renderKubeconfig } from './kubeconfig.js';
@@ -73,7 +74,7 @@ function deadMessage(proc: ManagedProcess): () => string | undefined {
 }
 
 export async function serverSideApply(kc: KubeConfig, objects: KubernetesObject[]): Promise<void> {
-  const client = KubernetesObjectApi.makeApiClient(kc);
+  const client = UntypedObjectApi.forKubeConfig(kc);
   for (const obj of objects) {
     await client.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
@@ -115,7 +116,7 @@ async function waitNodesReady(kc: KubeConfig, count: number): Promise<void> {
 }
 
 async function waitCrdsEstablished(kc: KubeConfig, names: string[]): Promise<void> {
-  const client = KubernetesObjectApi.makeApiClient(kc);
+  const client = UntypedObjectApi.forKubeConfig(kc);
   await waitFor(`CRDs established (${names.join(', ')})`, async () => {
     for (const name of names) {
       const crd = (await client.read({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name } })) as KubernetesObject & {
@@ -132,7 +133,7 @@ function loadYamlDir(dir: string): KubernetesObject[] {
     .filter((f) => f.endsWith('.yaml'))
     .sort()
     .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as KubernetesObject))
-    .filter((o) => o && o.kind);
+    .filter((o) => o?.kind === 'CustomResourceDefinition');
 }
 
 /**
@@ -263,12 +264,24 @@ export async function startCluster(
     log(`  ${spec.context}: ${spec.nodeCount} kwok nodes Ready, Argo CRDs established`);
 
     if (spec.argoRollouts) {
-      await serverSideApply(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'argo-rollouts' } }]);
+      // The controller runs as its own user with Argo Rollouts' own ClusterRole, as in a real install.
+      const [clusterRole] = parseAllDocuments(readFileSync(bin.argoRolloutsClusterRole, 'utf8')).map((d) => d.toJS() as KubernetesObject);
+      await serverSideApply(kc, [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'argo-rollouts' } },
+        clusterRole!,
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: 'argo-rollouts' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole!.metadata!.name! },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'argo-rollouts-controller' }],
+        } as KubernetesObject,
+      ]);
       const rolloutsKubeconfig = componentKubeconfig(dir, 'argo-rollouts', server, pki, pki.clients['argo-rollouts']!);
       const rollouts = start('argo-rollouts', bin.rolloutsController, [
         `--kubeconfig=${rolloutsKubeconfig}`,
         '--leader-elect=false',
-        `--metricsport=${rolloutsMetrics}`,
+        `--metricsPort=${rolloutsMetrics}`,
         `--healthzPort=${rolloutsHealthz}`,
         '--loglevel=info',
       ], { POD_NAMESPACE: 'argo-rollouts' });

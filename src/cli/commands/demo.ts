@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../demo/run.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -7,6 +6,7 @@ export function registerDemo(program: Command): void {
     .description('bring up the local two-cluster sandbox and promote a workload from primary to DR')
     .option('--dir <dir>', 'sandbox state directory', '.sandbox')
     .action(async (opts: { dir: string }) => {
+      const { runDemo } = await import('../../demo/run.js');
       await runDemo({ dir: opts.dir, out: process.stdout });
     });
 }

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { checkHealth, readState, sandboxDown, sandboxEnv, sandboxUp } from '../../sandbox/index.js';
+
+// Loaded on use: the sandbox pulls in the Kubernetes client, which --help and other commands don't need.
+const sandboxModule = () => import('../../sandbox/index.js');
 
 interface DirOption {
   dir: string;
@@ -16,7 +18,7 @@ export function registerSandbox(program: Command): void {
     .description('build (first time) and start both clusters; idempotent')
     .option(...dirOption)
     .action(async (opts: DirOption) => {
-      const state = await sandboxUp({ dir: opts.dir });
+      const state = await (await sandboxModule()).sandboxUp({ dir: opts.dir });
       process.stdout.write(`export KUBECONFIG=${state.kubeconfig}\n`);
     });
 
@@ -25,7 +27,7 @@ export function registerSandbox(program: Command): void {
     .description('stop every sandbox process and remove its state')
     .option(...dirOption)
     .action(async (opts: DirOption) => {
-      await sandboxDown({ dir: opts.dir });
+      await (await sandboxModule()).sandboxDown({ dir: opts.dir });
     });
 
   sandbox
@@ -34,6 +36,7 @@ export function registerSandbox(program: Command): void {
     .option(...dirOption)
     .option('--json', 'machine-readable output')
     .action(async (opts: DirOption & { json?: boolean }) => {
+      const { readState, checkHealth } = await sandboxModule();
       const state = readState(opts.dir);
       if (!state) {
         if (opts.json) process.stdout.write(JSON.stringify({ running: false }) + '\n');
@@ -55,7 +58,7 @@ export function registerSandbox(program: Command): void {
     .command('env')
     .description('print `export KUBECONFIG=...` (and kubectl on PATH) for a shell: eval "$(rollout-relay sandbox env)"')
     .option(...dirOption)
-    .action((opts: DirOption) => {
-      process.stdout.write(sandboxEnv({ dir: opts.dir }) + '\n');
+    .action(async (opts: DirOption) => {
+      process.stdout.write((await sandboxModule()).sandboxEnv({ dir: opts.dir }) + '\n');
     });
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRunning, startProcess, stopProcess, tailLog } from '../../../src/sandbox/processes.js';
 import { freePorts } from '../../../src/sandbox/ports.js';
+import { waitFor } from '../../../src/sandbox/http.js';
 
 describe('sandbox processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rr-proc-'));
@@ -12,8 +13,8 @@ describe('sandbox processes', () => {
     const log = join(dir, 'sh.log');
     const proc = startProcess('sh', '/bin/sh', ['-c', 'echo started; exec sleep 30'], log);
     assert.ok(isRunning(proc));
-    await new Promise((r) => setTimeout(r, 200));
-    assert.match(readFileSync(log, 'utf8'), /started/);
+    // The child writes on its own schedule; on a loaded machine that can take a while.
+    await waitFor('log line', async () => readFileSync(log, 'utf8').includes('started'), { timeoutMs: 10_000, intervalMs: 20 });
     await stopProcess(proc);
     assert.equal(isRunning(proc), false);
   });
