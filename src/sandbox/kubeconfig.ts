@@ -2,8 +2,10 @@ import { stringify } from 'yaml';
 import type { CertifiedKey } from './pki.js';
 
 export interface KubeconfigEntry {
-  /** Context, cluster and user names are all this. */
+  /** Context and user name. */
   context: string;
+  /** Cluster entry name (rollout-relay's name for the cluster). Default: the context name. */
+  cluster?: string;
   server: string;
   caPem: string;
   client: CertifiedKey;
@@ -19,13 +21,13 @@ export function renderKubeconfig(entries: KubeconfigEntry[], currentContext?: st
     preferences: {},
     'current-context': currentContext ?? entries[0]?.context ?? '',
     clusters: entries.map((e) => ({
-      name: e.context,
+      name: e.cluster ?? e.context,
       cluster: { server: e.server, 'certificate-authority-data': b64(e.caPem) },
     })),
     users: entries.map((e) => ({
       name: e.context,
       user: { 'client-certificate-data': b64(e.client.certPem), 'client-key-data': b64(e.client.keyPem) },
     })),
-    contexts: entries.map((e) => ({ name: e.context, context: { cluster: e.context, user: e.context } })),
+    contexts: entries.map((e) => ({ name: e.context, context: { cluster: e.cluster ?? e.context, user: e.context } })),
   });
 }

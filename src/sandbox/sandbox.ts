@@ -7,10 +7,14 @@ import { renderKubeconfig, type KubeconfigEntry } from './kubeconfig.js';
 import { isRunning, stopProcess } from './processes.js';
 import { httpsGet } from './http.js';
 
-/** The two clusters of design §1: primary "shanghai" with Argo Rollouts, DR "shenzhen". */
+/**
+ * The two clusters of design §1: primary "shanghai" and DR "shenzhen", both running Argo Rollouts
+ * (a DR copy of a Rollout needs the controller to become healthy). Kubeconfig contexts are
+ * `primary` and `dr`.
+ */
 export const DEFAULT_CLUSTERS: ClusterSpec[] = [
   { context: 'primary', clusterName: 'shanghai', serviceCidr: '10.96.0.0/16', serviceIp: '10.96.0.1', podCidr: '10.244.0.0/16', nodeCount: 3, argoRollouts: true },
-  { context: 'dr', clusterName: 'shenzhen', serviceCidr: '10.112.0.0/16', serviceIp: '10.112.0.1', podCidr: '10.245.0.0/16', nodeCount: 3, argoRollouts: false },
+  { context: 'dr', clusterName: 'shenzhen', serviceCidr: '10.112.0.0/16', serviceIp: '10.112.0.1', podCidr: '10.245.0.0/16', nodeCount: 3, argoRollouts: true },
 ];
 
 const STATE_VERSION = 1;

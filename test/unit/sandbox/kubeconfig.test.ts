@@ -7,7 +7,7 @@ describe('sandbox kubeconfig', () => {
     const client = { certPem: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n', keyPem: 'key' };
     const text = renderKubeconfig(
       [
-        { context: 'primary', server: 'https://127.0.0.1:6443', caPem: 'ca-primary', client },
+        { context: 'primary', cluster: 'shanghai', server: 'https://127.0.0.1:6443', caPem: 'ca-primary', client },
         { context: 'dr', server: 'https://127.0.0.1:7443', caPem: 'ca-dr', client },
       ],
       'dr',
@@ -16,7 +16,9 @@ describe('sandbox kubeconfig', () => {
     kc.loadFromString(text);
     assert.equal(kc.getCurrentContext(), 'dr');
     assert.deepEqual(kc.getContexts().map((c) => c.name), ['primary', 'dr']);
-    const cluster = kc.getCluster('primary')!;
+    assert.equal(kc.getContextObject('primary')!.cluster, 'shanghai');
+    assert.equal(kc.getContextObject('dr')!.cluster, 'dr');
+    const cluster = kc.getCluster('shanghai')!;
     assert.equal(cluster.server, 'https://127.0.0.1:6443');
     assert.equal(Buffer.from(cluster.caData!, 'base64').toString(), 'ca-primary');
     assert.equal(cluster.skipTLSVerify, false);
