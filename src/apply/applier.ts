@@ -1,4 +1,5 @@
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
 import { RelayError, type RelayErrorCode } from '../errors.js';
 import { formatDigest, readBundleBytes, type KubeObject } from '../bundle/index.js';
 import { apiCauses, apiMessage, apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
@@ -113,7 +114,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export class Applier {
   private readonly opts: Required<Omit<ApplyOptions, 'onProgress'>> & Pick<ApplyOptions, 'onProgress'>;
-  private objects: KubernetesObjectApi;
+  private objects: UntypedObjectApi;
   readonly status: StatusWriter;
   private readonly lastGood: LastGoodStore;
 
@@ -130,7 +131,7 @@ export class Applier {
       onProgress: options.onProgress,
     };
     enableKeepAlive(kc, Math.max(8, this.opts.concurrency * 2));
-    this.objects = KubernetesObjectApi.makeApiClient(kc);
+    this.objects = UntypedObjectApi.forKubeConfig(kc);
     this.status = new StatusWriter(kc, application);
     this.lastGood = new LastGoodStore(kc, application);
   }
@@ -208,7 +209,7 @@ export class Applier {
             const crds = stepItems.filter((i) => i.obj.kind === 'CustomResourceDefinition');
             if (crds.length) {
               await this.waitHealthy(crds.map((i) => i.obj), deadline, 'CRDs Established');
-              this.objects = KubernetesObjectApi.makeApiClient(this.kc); // fresh discovery for the new kinds
+              this.objects = UntypedObjectApi.forKubeConfig(this.kc); // fresh discovery for the new kinds
             }
           }
           await this.waitHealthy(plan.steps.filter((s) => s.wave === wave).flatMap((s) => s.objects), deadline, `wave ${wave} healthy`);
@@ -422,7 +423,7 @@ export class Applier {
           if (failed.length) throw new RelayError('APPLY_FAILED', `re-applying ${failed.map((f) => describeObject(f.o)).join(', ')} failed: ${apiMessage((failed[0]!.r as PromiseRejectedResult).reason)}`);
           if (step.objects.some((o) => o.kind === 'CustomResourceDefinition')) {
             await this.waitHealthy(step.objects, Date.now() + this.opts.timeoutMs, 'rollback CRDs');
-            this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+            this.objects = UntypedObjectApi.forKubeConfig(this.kc);
           }
         }
         keep = prevPlan.inventory;
