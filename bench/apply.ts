@@ -54,7 +54,7 @@ async function deleteNamespaces(kc: KubeConfig, prefix: string, nsCount: number)
   await Promise.all(Array.from({ length: nsCount }, (_, n) => api.deleteNamespace({ name: `${prefix}-${n}` }).catch(() => undefined)));
 }
 
-export async function benchApply(args: string[]): Promise<void> {
+export async function benchApply(args: string[]): Promise<number> {
   const nsCount = Number(arg(args, '--namespaces', '10'));
   const total = Number(arg(args, '--objects', '300'));
   const state = await sandboxUp({ dir: arg(args, '--sandbox', '.sandbox') });
@@ -102,6 +102,7 @@ export async function benchApply(args: string[]): Promise<void> {
     process.stdout.write(`  first apply   rollout-relay ${fmt(relayMs)} (phases ${JSON.stringify(result.report.phaseDurations)})   kubectl apply --server-side ${fmt(kubectlMs)}   ratio ${(relayMs / kubectlMs).toFixed(2)}\n`);
     process.stdout.write(`  re-apply      rollout-relay ${fmt(relayAgainMs)} (${again.report.result})   kubectl apply --server-side ${fmt(kubectlAgainMs)}   ratio ${(relayAgainMs / kubectlAgainMs).toFixed(2)}\n`);
     process.stdout.write(`  goal: ratio <= 0.5 → first apply ${relayMs / kubectlMs <= 0.5 ? 'met' : 'NOT met'}\n`);
+    return 0;
   } finally {
     await deleteNamespaces(kc, kPrefix, nsCount);
     await deleteNamespaces(kc, rPrefix, nsCount);
