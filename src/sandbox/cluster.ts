@@ -156,8 +156,8 @@ export async function startCluster(
   const pkiPaths = writePki(dir, pki);
   const state: ClusterState = { spec, dir, server, ports, processes: [] };
   const logFile = (name: string) => join(dir, 'logs', `${name}.log`);
-  const start = (name: string, binary: string, args: string[], env?: NodeJS.ProcessEnv): ManagedProcess => {
-    const proc = startProcess(name, binary, args, logFile(name), env);
+  const start = async (name: string, binary: string, args: string[], env?: NodeJS.ProcessEnv): Promise<ManagedProcess> => {
+    const proc = await startProcess(name, binary, args, logFile(name), env);
     state.processes.push(proc);
     return proc;
   };
@@ -166,7 +166,7 @@ export async function startCluster(
   try {
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     const peerUrl = `http://127.0.0.1:${etcdPeer}`;
-    const etcd = start('etcd', bin.etcd, [
+    const etcd = await start('etcd', bin.etcd, [
       `--name=${spec.context}`,
       `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-urls=${etcdUrl}`,
@@ -184,7 +184,7 @@ export async function startCluster(
       return res.ok;
     }, { timeoutMs: START_TIMEOUT_MS, isDead: deadMessage(etcd) });
 
-    const apiserver = start('kube-apiserver', bin.kubeApiserver, [
+    const apiserver = await start('kube-apiserver', bin.kubeApiserver, [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -211,7 +211,7 @@ export async function startCluster(
     log(`  ${spec.context}: kube-apiserver ready at ${server}`);
 
     const kcmKubeconfig = componentKubeconfig(dir, 'kube-controller-manager', server, pki, pki.clients['kube-controller-manager']!);
-    start('kube-controller-manager', bin.kubeControllerManager, [
+    await start('kube-controller-manager', bin.kubeControllerManager, [
       `--kubeconfig=${kcmKubeconfig}`,
       `--authentication-kubeconfig=${kcmKubeconfig}`,
       `--authorization-kubeconfig=${kcmKubeconfig}`,
@@ -227,7 +227,7 @@ export async function startCluster(
       '--v=1',
     ]);
     const schedulerKubeconfig = componentKubeconfig(dir, 'kube-scheduler', server, pki, pki.clients['kube-scheduler']!);
-    start('kube-scheduler', bin.kubeScheduler, [
+    await start('kube-scheduler', bin.kubeScheduler, [
       `--kubeconfig=${schedulerKubeconfig}`,
       `--authentication-kubeconfig=${schedulerKubeconfig}`,
       `--authorization-kubeconfig=${schedulerKubeconfig}`,
@@ -239,7 +239,7 @@ export async function startCluster(
       '--v=1',
     ]);
     const kwokKubeconfig = componentKubeconfig(dir, 'kwok', server, pki, pki.clients.kwok!);
-    start('kwok', bin.kwok, [
+    await start('kwok', bin.kwok, [
       `--kubeconfig=${kwokKubeconfig}`,
       `--config=${bin.kwokStages}`,
       '--manage-all-nodes=false',
@@ -278,7 +278,7 @@ export async function startCluster(
         } as KubernetesObject,
       ]);
       const rolloutsKubeconfig = componentKubeconfig(dir, 'argo-rollouts', server, pki, pki.clients['argo-rollouts']!);
-      const rollouts = start('argo-rollouts', bin.rolloutsController, [
+      const rollouts = await start('argo-rollouts', bin.rolloutsController, [
         `--kubeconfig=${rolloutsKubeconfig}`,
         '--leader-elect=false',
         `--metricsPort=${rolloutsMetrics}`,

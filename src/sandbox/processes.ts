@@ -13,8 +13,10 @@ export interface ManagedProcess {
 /**
  * Starts a long-running component detached from this process (it outlives the CLI call), with
  * stdout and stderr appended to its log file. Arguments are passed as an array: no shell.
+ * Resolves after the program was exec'd (libuv reports 'spawn' only then), so /proc already
+ * shows the new binary and `isRunning` cannot mistake a just-forked child for a dead one.
  */
-export function startProcess(name: string, binary: string, args: string[], log: string, env: NodeJS.ProcessEnv = {}): ManagedProcess {
+export async function startProcess(name: string, binary: string, args: string[], log: string, env: NodeJS.ProcessEnv = {}): Promise<ManagedProcess> {
   const fd = openSync(log, 'a');
   try {
     const child = spawn(binary, args, {
@@ -22,9 +24,12 @@ export function startProcess(name: string, binary: string, args: string[], log: 
       stdio: ['ignore', fd, fd],
       env: { ...process.env, ...env },
     });
-    if (child.pid === undefined) throw new Error(`could not start ${name} (${binary})`);
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err) => reject(new Error(`could not start ${name} (${binary}): ${err.message}`)));
+    });
     child.unref();
-    return { name, pid: child.pid, binary, log };
+    return { name, pid: child.pid!, binary, log };
   } finally {
     closeSync(fd);
   }

@@ -11,12 +11,16 @@ describe('sandbox processes', () => {
 
   it('starts a detached process with its output in a log, and stops it', async () => {
     const log = join(dir, 'sh.log');
-    const proc = startProcess('sh', '/bin/sh', ['-c', 'echo started; exec sleep 30'], log);
+    const proc = await startProcess('sh', '/bin/sh', ['-c', 'echo started; exec sleep 30'], log);
     assert.ok(isRunning(proc));
     // The child writes on its own schedule; on a loaded machine that can take a while.
     await waitFor('log line', async () => readFileSync(log, 'utf8').includes('started'), { timeoutMs: 10_000, intervalMs: 20 });
     await stopProcess(proc);
     assert.equal(isRunning(proc), false);
+  });
+
+  it('refuses a binary that cannot be started, naming it', async () => {
+    await assert.rejects(startProcess('ghost', '/nonexistent/ghost', [], join(dir, 'ghost.log')), /could not start ghost \(\/nonexistent\/ghost\): .*ENOENT/);
   });
 
   it('does not mistake a reused pid running another program for ours', () => {
@@ -25,7 +29,7 @@ describe('sandbox processes', () => {
   });
 
   it('kills a process that ignores SIGTERM after the grace period', async () => {
-    const proc = startProcess('stubborn', '/bin/sh', ['-c', "trap '' TERM; while true; do sleep 0.1; done"], join(dir, 'stubborn.log'));
+    const proc = await startProcess('stubborn', '/bin/sh', ['-c', "trap '' TERM; while true; do sleep 0.1; done"], join(dir, 'stubborn.log'));
     await new Promise((r) => setTimeout(r, 100));
     await stopProcess(proc, 300);
     assert.equal(isRunning(proc), false);
