@@ -11,7 +11,7 @@ describe('sandbox processes', () => {
 
   it('starts a detached process with its output in a log, and stops it', async () => {
     const log = join(dir, 'sh.log');
-    const proc = await startProcess('sh', '/bin/sh', ['-c', 'echo started; exec sleep 30'], log);
+    const proc = await startProcess('sh', '/bin/sh', ['-c', 'echo started; while :; do sleep 0.2; done'], log);
     assert.ok(isRunning(proc));
     // The child writes on its own schedule; on a loaded machine that can take a while.
     await waitFor('log line', async () => readFileSync(log, 'utf8').includes('started'), { timeoutMs: 10_000, intervalMs: 20 });
