@@ -25,7 +25,7 @@ export interface ApplyOptions {
   dryRun?: boolean;
   /** Health deadline from the first write, in ms. Default: 100000 (the seed's SLA). */
   timeoutMs?: number;
-  /** Requests in flight within one step. Default: 16. */
+  /** Requests in flight within one step. Default: 32. */
   concurrency?: number;
   /** Take over objects that exist but were not created by this application. Default: false. */
   adopt?: boolean;
@@ -85,6 +85,8 @@ interface PreflightItem {
   entry: InventoryEntry;
   decision: OwnershipDecision;
   liveResourceVersion?: string;
+  /** The server's dry run left the live object exactly as it is: the real apply would be a no-op. */
+  unchanged?: boolean;
   deferred?: 'namespace' | 'crd';
 }
 
@@ -125,7 +127,7 @@ export class Applier {
       prune: options.prune ?? true,
       dryRun: options.dryRun ?? false,
       timeoutMs: options.timeoutMs ?? 100_000,
-      concurrency: options.concurrency ?? 16,
+      concurrency: options.concurrency ?? 32,
       adopt: options.adopt ?? false,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       onProgress: options.onProgress,
@@ -254,7 +256,9 @@ export class Applier {
       return `${spec?.group ?? ''}/${spec?.names?.kind ?? ''}`;
     }));
     // Which namespaces exist now.
-    const namespaces = [...new Set(objs.map((o) => o.metadata.namespace).filter((n): n is string => !!n))];
+    // The status ConfigMap and the last-good copy live in the application's namespace.
+    const appNamespace = this.status.namespace;
+    const namespaces = [...new Set([appNamespace, ...objs.map((o) => o.metadata.namespace).filter((n): n is string => !!n)])];
     const existing = new Set<string>();
     const nsProblems: ObjectProblem[] = [];
     await mapBounded(namespaces, this.opts.concurrency, async (ns) => {
@@ -267,7 +271,13 @@ export class Applier {
       }
     });
     if (nsProblems.some((p) => p.kind === 'unreachable')) throw wrapTransport(new Error(nsProblems[0]!.message), 'preflight');
+    if (!existing.has(appNamespace) && !bundledNamespaces.has(appNamespace)) {
+      throw new ApplyError('PREFLIGHT_FAILED', `the application's namespace ${appNamespace} (where its status ConfigMap and rollback copy live) does not exist in the target and is not in the bundle; create it or bundle the Namespace. Nothing was written`, [
+        { object: `Namespace ${appNamespace}`, kind: 'invalid', message: 'not found and not in the bundle' },
+      ]);
+    }
 
+    const liveObjects = new LiveObjectReader(this.objects, objs.filter((o) => !o.metadata.namespace || existing.has(o.metadata.namespace)));
     const results = await mapBounded(objs, this.opts.concurrency, async (obj): Promise<PreflightItem> => {
       const entry = entryOf(obj);
       const desired = desiredObject(obj, this.application);
@@ -281,7 +291,7 @@ export class Applier {
       }
       let live: KubernetesObject | undefined;
       try {
-        live = await this.objects.read({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata.name, ...(ns ? { namespace: ns } : {}) } });
+        live = await liveObjects.get(obj);
       } catch (err) {
         if (isUnknownKind(err)) {
           if (crdDeferred) return { obj, desired, entry, decision: { action: 'create' }, deferred: 'crd' };
@@ -295,8 +305,12 @@ export class Applier {
       } : undefined;
       const decision = decideOwnership(info, entry, this.application, prev, this.opts.adopt);
       if (decision.action === 'refuse') throw new PreflightProblem({ object: describeObject(obj), kind: 'not-owned', message: decision.reason });
-      await this.objects.patch(desired, undefined, 'All', this.opts.fieldManager, this.opts.force, PatchStrategy.ServerSideApply);
-      return { obj, desired, entry, decision, ...(live?.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}) };
+      const dry = await this.objects.patch(desired, undefined, 'All', this.opts.fieldManager, this.opts.force, PatchStrategy.ServerSideApply);
+      return {
+        obj, desired, entry, decision,
+        ...(live?.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}),
+        ...(live && sameStoredObject(live, dry) ? { unchanged: true } : {}),
+      };
     });
     const problems: ObjectProblem[] = [];
     const items: PreflightItem[] = [];
@@ -340,6 +354,7 @@ export class Applier {
 
   /** Server-side applies one object; returns whether the stored object changed. */
   private async applyOne(item: PreflightItem): Promise<boolean> {
+    if (item.unchanged) return false;
     const res = await this.objects.patch(item.desired, undefined, undefined, this.opts.fieldManager, this.opts.force, PatchStrategy.ServerSideApply);
     return res.metadata?.resourceVersion !== item.liveResourceVersion;
   }
@@ -449,6 +464,60 @@ export class Applier {
       await this.status.update(input.sequence, { state: 'failed', finishedAt: new Date().toISOString(), message, inventory: unionInventory(before?.inventory ?? [], plan.inventory) }).catch(() => undefined);
       throw new ApplyError('APPLY_FAILED', message, [], { cause });
     }
+  }
+}
+
+/** The object as stored, minus what every write (or none) may move: resourceVersion and field-manager times. */
+function storedForm(obj: KubernetesObject): string {
+  const copy = structuredClone(obj) as KubernetesObject;
+  if (copy.metadata) {
+    delete copy.metadata.resourceVersion;
+    copy.metadata.managedFields = copy.metadata.managedFields?.map((m) => ({ ...m, time: undefined }));
+  }
+  return JSON.stringify(copy);
+}
+
+/** True when a server dry run of our apply returns the live object unchanged (content and field ownership). */
+export function sameStoredObject(live: KubernetesObject, dryRun: KubernetesObject): boolean {
+  return storedForm(live) === storedForm(dryRun);
+}
+
+/**
+ * Reads the live counterparts of bundle objects for preflight: one LIST per kind and namespace
+ * when several objects share them (a bundle of 300 objects costs tens of requests, not 300),
+ * a GET otherwise. Errors (unknown kind, unreachable) surface per object, as a GET would.
+ */
+class LiveObjectReader {
+  private static readonly LIST_FROM = 3;
+  private readonly lists = new Map<string, Promise<Map<string, KubernetesObject>>>();
+  private readonly groupSizes = new Map<string, number>();
+
+  constructor(private readonly api: UntypedObjectApi, objects: KubeObject[]) {
+    for (const o of objects) this.groupSizes.set(LiveObjectReader.group(o), (this.groupSizes.get(LiveObjectReader.group(o)) ?? 0) + 1);
+  }
+
+  private static group(o: KubeObject): string {
+    return `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}`;
+  }
+
+  /** The live object, or undefined when it does not exist. */
+  async get(o: KubeObject): Promise<KubernetesObject | undefined> {
+    const key = LiveObjectReader.group(o);
+    const ns = o.metadata.namespace;
+    if ((this.groupSizes.get(key) ?? 0) < LiveObjectReader.LIST_FROM) {
+      try {
+        return await this.api.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, ...(ns ? { namespace: ns } : {}) } });
+      } catch (err) {
+        if (apiStatusCode(err) === 404 && !isUnknownKind(err)) return undefined;
+        throw err;
+      }
+    }
+    let list = this.lists.get(key);
+    if (!list) {
+      list = this.api.listRaw(o.apiVersion, o.kind, ns).then((l) => new Map(l.items.map((i) => [i.metadata?.name ?? '', { ...i, apiVersion: o.apiVersion, kind: o.kind }])));
+      this.lists.set(key, list);
+    }
+    return (await list).get(o.metadata.name);
   }
 }
 

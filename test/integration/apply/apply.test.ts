@@ -87,6 +87,19 @@ describe('apply: verified, ordered, all-or-nothing server-side apply on the real
     assert.equal(await new StatusWriter(kubeConfig('dr'), `${ns}/web`).read(), undefined, 'no status written either');
   });
 
+  it("refuses PREFLIGHT_FAILED, zero writes, when the application's namespace is neither in DR nor in the bundle", async () => {
+    const ns = await freshNamespace('rr-appns', ['dr']);
+    const missing = `rr-missing-${randomBytes(3).toString('hex')}`;
+    const objects = [configMap(ns, 'a', { k: 'v' }), service(ns, 'web')];
+    const b = await release.bundle(missing, 'web', 1, objects);
+    await assert.rejects(release.apply(b.path), (err: unknown) => {
+      assert.ok(isRelayError(err, 'PREFLIGHT_FAILED'), String(err));
+      assert.match((err as Error).message, new RegExp(`namespace ${missing} .*status ConfigMap.*Nothing was written`));
+      return true;
+    });
+    for (const o of objects) assert.equal(await rv(o), undefined, `${o.kind} ${o.metadata.name} must not exist`);
+  });
+
   it('a tampered or unsigned bundle → verification code, zero writes', async () => {
     const ns = await freshNamespace('rr-tamper', ['dr']);
     const objects = [configMap(ns, 'a', { k: 'v' })];
