@@ -10,7 +10,7 @@ import { APPLICATION_ANNOTATION } from '../status/model.js';
 import { assessHealth, hasHealthRule, type Health } from './health.js';
 import { LastGoodStore, compressBundle } from './last-good.js';
 import {
-  computePrune, decideOwnership, describeObject, desiredObject, entryOf, mapBounded, planApply, unionInventory,
+  computePrune, decideOwnership, describeObject, desiredObject, entryOf, mapBounded, planApply, unionInventory, untouchedSince,
   type ApplyPlan, type LiveObjectInfo, type OwnershipDecision,
 } from './plan.js';
 
@@ -164,7 +164,7 @@ export class Applier {
     const previousInventory = current?.inventory ?? [];
     const reapply = current?.state === 'completed' && current.bundleDigest === digest;
 
-    const items = await timed('preflight', () => this.preflight(plan, previousInventory));
+    const items = await timed('preflight', () => this.preflight(plan, previousInventory, reapply && current ? new Date(current.startedAt) : undefined));
     const deferred = items.filter((i) => i.deferred).map((i) => describeObject(i.obj));
     if (this.opts.dryRun) {
       return { result: 'dry-run', bundleDigest: digest, applied: items.map((i) => ({ object: describeObject(i.obj), action: i.decision.action as ObjectResult['action'] })), pruned: computePrune(previousInventory, plan.inventory).map(describeObject), deferred, phaseDurations: durations };
@@ -247,7 +247,11 @@ export class Applier {
   }
 
   /** Reads every object, decides ownership and server-dry-runs it; throws with every problem at once. */
-  private async preflight(plan: ApplyPlan, previousInventory: InventoryEntry[]): Promise<PreflightItem[]> {
+  /**
+   * `unchangedSince`: set when this exact bundle digest already completed on the target (the start
+   * of that apply); objects nobody else has written since then skip their dry run and write.
+   */
+  private async preflight(plan: ApplyPlan, previousInventory: InventoryEntry[], unchangedSince?: Date): Promise<PreflightItem[]> {
     const objs = plan.steps.flatMap((s) => s.objects);
     const prev = new Set(previousInventory.map(inventoryKey));
     const bundledNamespaces = new Set(objs.filter((o) => o.kind === 'Namespace' && groupOf(o.apiVersion) === '').map((o) => o.metadata.name));
@@ -305,6 +309,9 @@ export class Applier {
       } : undefined;
       const decision = decideOwnership(info, entry, this.application, prev, this.opts.adopt);
       if (decision.action === 'refuse') throw new PreflightProblem({ object: describeObject(obj), kind: 'not-owned', message: decision.reason });
+      if (unchangedSince && live && decision.action !== 'adopt' && untouchedSince(live.metadata?.managedFields, unchangedSince, this.opts.fieldManager)) {
+        return { obj, desired, entry, decision, unchanged: true, ...(live.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}) };
+      }
       const dry = await this.objects.patch(desired, undefined, 'All', this.opts.fieldManager, this.opts.force, PatchStrategy.ServerSideApply);
       return {
         obj, desired, entry, decision,

@@ -93,6 +93,37 @@ export function decideOwnership(live: LiveObjectInfo | undefined, entry: Invento
  * Objects to prune: listed in the previous inventory and absent from the new bundle, deepest first
  * (reverse apply order). Only inventory entries are ever candidates: never objects we did not create.
  */
+/** The parts of a live object's field-manager record the re-apply shortcut needs. */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  subresource?: string;
+  time?: string | Date;
+}
+
+/**
+ * True when nobody but our own apply has written the object's main resource since `since` (the
+ * start of the apply that completed this very bundle digest): re-applying the same bundle cannot
+ * change it, so its dry run and write can be skipped. Writes to subresources (status) don't count;
+ * any other manager's write at or after `since` (with a second of margin for the API server's
+ * second-granular times), or a missing time, sends the object through the full path.
+ */
+export function untouchedSince(managedFields: readonly ManagedFieldsEntry[] | undefined, since: Date, fieldManager: string): boolean {
+  if (!managedFields?.length) return false;
+  const limit = since.getTime() - 1000;
+  let ours = false;
+  for (const m of managedFields) {
+    if (m.subresource) continue;
+    if (m.manager === fieldManager && m.operation === 'Apply') {
+      ours = true;
+      continue;
+    }
+    const time = m.time === undefined ? NaN : new Date(m.time).getTime();
+    if (!(time < limit)) return false;
+  }
+  return ours;
+}
+
 export function computePrune(previous: readonly InventoryEntry[], next: readonly InventoryEntry[]): InventoryEntry[] {
   const keep = new Set(next.map(inventoryKey));
   const seen = new Set<string>();

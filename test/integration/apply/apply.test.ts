@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CoreV1Api, AppsV1Api, type KubernetesObject, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
+import { CoreV1Api, AppsV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
 import { isRelayError } from '../../../src/errors.js';
 import { ApplyError } from '../../../src/apply/index.js';
 import { StatusWriter } from '../../../src/status/index.js';
@@ -171,6 +171,27 @@ describe('apply: verified, ordered, all-or-nothing server-side apply on the real
     assert.equal(again.report.result, 'unchanged');
     const after = await Promise.all([...keep, configMap(ns, 'rollout-relay-status-web', {})].map(rv));
     assert.deepEqual(after, before, 'resourceVersions unchanged, status included');
+  });
+
+  it('re-applying the same bundle after someone edited an object puts the signed value back (drift is never skipped)', async () => {
+    const ns = await freshNamespace('rr-drift', ['dr']);
+    const objects = [configMap(ns, 'settings', { mode: 'signed' }), configMap(ns, 'other', { k: '1' }), service(ns, 'web')];
+    const b = await release.bundle(ns, 'web', 1, objects);
+    await release.apply(b.path);
+    // A hand edit with another field manager, after the apply completed.
+    await new Promise((r) => setTimeout(r, 1100));
+    await kubeConfig('dr').makeApiClient(CoreV1Api).patchNamespacedConfigMap(
+      { name: 'settings', namespace: ns, fieldManager: 'kubectl-edit', body: { data: { mode: 'edited', extra: 'x' } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const untouched = await rv(objects[1]!);
+    const again = await release.apply(b.path, { force: true });
+    assert.equal(again.sequenceCheck, 'reapply');
+    assert.equal(again.report.result, 'completed');
+    const cm = await live<V1ConfigMap>('v1', 'ConfigMap', 'settings', ns);
+    assert.equal(cm.data?.mode, 'signed');
+    assert.deepEqual(again.report.applied.filter((a) => a.action !== 'unchanged').map((a) => a.object), [`ConfigMap ${ns}/settings`]);
+    assert.equal(await rv(objects[1]!), untouched, 'objects nobody touched are not written');
   });
 
   it('a Deployment that never becomes ready → deadline → automatic rollback, status rolled-back, previous pods untouched and healthy', async () => {
