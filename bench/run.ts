@@ -6,6 +6,7 @@ type Bench = (args: string[]) => Promise<number>;
 
 const BENCHES: Record<string, { describe: string; run: Bench }> = {
   apply: { describe: 'apply 300 objects across 10 namespaces into the DR sandbox vs kubectl apply --server-side ([--sandbox DIR])', run: async (args) => (await import('./apply.js')).benchApply(args) },
+  sandbox: { describe: 'sandbox down → up with cached binaries, timed ([--sandbox DIR] [--rounds N] [--keep])', run: async (args) => (await import('./sandbox.js')).benchSandbox(args) },
   bundle: {
     describe: 'bundle create (5,000 objects), verify throughput vs sha256sum (>= 256 MiB), 1 GiB streaming memory',
     run: async (args) => (await import('./bundle.js')).benchBundle(args),
