@@ -8,6 +8,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Go and the cache need a home; CI environments sometimes run without one.
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
+export HOME
 cache_root="${ROLLOUT_RELAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rollout-relay}/sandbox-bin"
 # Argo Rollouts' go.mod asks for a newer Go than the machine's; the module proxy serves this one.
 export GOTOOLCHAIN="${ROLLOUT_RELAY_GOTOOLCHAIN:-go1.27.3}"
