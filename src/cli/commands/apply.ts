@@ -2,8 +2,13 @@ import type { Command } from 'commander';
 import { RelayError } from '../../errors.js';
 import { loadTrustPolicy } from '../../policy/index.js';
 import { parseDuration } from '../../bundle/index.js';
-import { applyBundleFile, ApplyError, type ApplyBundleResult } from '../../apply/index.js';
-import { argoCdSecretTarget, kubeconfigTarget, loadKubeConfig, type ClusterTarget } from '../../cluster/index.js';
+import type { ApplyBundleResult } from '../../apply/index.js';
+import type { ClusterTarget } from '../../cluster/index.js';
+
+// Loaded on use: the Kubernetes client costs a second at start-up that --help and the pure
+// commands (keys, bundle) should not pay.
+const clusterModule = () => import('../../cluster/index.js');
+const applyModule = () => import('../../apply/index.js');
 
 interface ApplyCliOptions {
   bundle: string;
@@ -23,6 +28,7 @@ interface ApplyCliOptions {
 }
 
 async function resolveTarget(opts: ApplyCliOptions): Promise<ClusterTarget> {
+  const { argoCdSecretTarget, kubeconfigTarget, loadKubeConfig } = await clusterModule();
   if (opts.clusterSecret) {
     if (!opts.secretContext) throw new RelayError('USAGE', '--cluster-secret needs --secret-context, the context (e.g. the primary) that holds the Argo CD cluster Secret');
     const from = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: opts.secretContext });
@@ -65,6 +71,7 @@ export function registerApply(program: Command): void {
       const timeoutMs = parseDuration(opts.timeout);
       const target = await resolveTarget(opts);
       const policy = loadTrustPolicy(opts.policy);
+      const { applyBundleFile, ApplyError } = await applyModule();
       try {
         const result = await applyBundleFile({
           bundlePath: opts.bundle,

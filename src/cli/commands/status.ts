@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { RelayError } from '../../errors.js';
-import { loadKubeConfig, wrapTransport } from '../../cluster/index.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, STATUS_CONFIGMAP_PREFIX, statusFromData, type StatusRecord } from '../../status/index.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, STATUS_CONFIGMAP_PREFIX, statusFromData, type StatusRecord } from '../../status/model.js';
 
 interface StatusCliOptions {
   context?: string;
@@ -34,6 +32,8 @@ export function registerStatus(program: Command): void {
     .option('-n, --namespace <ns>', 'only this namespace')
     .option('--json', 'machine-readable output')
     .action(async (name: string | undefined, opts: StatusCliOptions) => {
+      // Loaded on use: the Kubernetes client is slow to load and --help does not need it.
+      const [{ CoreV1Api }, { loadKubeConfig, wrapTransport }] = await Promise.all([import('@kubernetes/client-node'), import('../../cluster/index.js')]);
       const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
       const api = kc.makeApiClient(CoreV1Api);
       const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
