@@ -101,7 +101,7 @@ async function benchRound(state: Awaited<ReturnType<typeof sandboxUp>>, kc: Kube
     };
     const relay = async (): Promise<{ ms: number; result: Awaited<ReturnType<typeof applyBundleFile>> }> => {
       const t = performance.now();
-      const result = await applyBundleFile({ bundlePath, policy, target: { name: 'dr', kubeConfig: kc }, timeoutMs: 100_000 });
+      const result = await applyBundleFile({ bundlePath, policy, target: { name: 'shenzhen', kubeConfig: kc }, timeoutMs: 100_000 });
       return { ms: performance.now() - t, result };
     };
     const both = async (): Promise<[number, Awaited<ReturnType<typeof relay>>]> => {

@@ -10,7 +10,8 @@ import { httpsGet } from './http.js';
 /**
  * The two clusters of design §1: primary "shanghai" and DR "shenzhen", both running Argo Rollouts
  * (a DR copy of a Rollout needs the controller to become healthy). Kubeconfig contexts are
- * `primary` and `dr`.
+ * `primary` and `dr`; their cluster entries carry the cluster names (shanghai, shenzhen) that
+ * trust policies and `apply` use as the target name.
  */
 export const DEFAULT_CLUSTERS: ClusterSpec[] = [
   { context: 'primary', clusterName: 'shanghai', serviceCidr: '10.96.0.0/16', serviceIp: '10.96.0.1', podCidr: '10.244.0.0/16', nodeCount: 3, argoRollouts: true },
@@ -134,7 +135,7 @@ export async function sandboxUp(options: SandboxOptions = {}): Promise<SandboxSt
     throw new RelayError('SANDBOX_FAILED', `sandbox up failed: ${failures.map((f) => f.message).join('; ')}. Logs are under ${dir}/<context>/logs.`);
   }
 
-  const entries: KubeconfigEntry[] = started.map(({ state, admin }) => ({ context: state.spec.context, server: state.server, caPem: admin.caPem, client: admin.client }));
+  const entries: KubeconfigEntry[] = started.map(({ state, admin }) => ({ context: state.spec.context, cluster: state.spec.clusterName, server: state.server, caPem: admin.caPem, client: admin.client }));
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, renderKubeconfig(entries, 'primary'), { mode: 0o600 });
   const state: SandboxState = {

@@ -52,7 +52,7 @@ describe('apply/status CLI on the real sandbox', () => {
       namespace: argocd,
       body: {
         metadata: { name: 'cluster-dr', labels: { 'argocd.argoproj.io/secret-type': 'cluster' } },
-        stringData: { name: 'dr', server: cluster.server, config: JSON.stringify({ bearerToken: token.status?.token, tlsClientConfig: { caData: cluster.caData, insecure: false } }) },
+        stringData: { name: 'shenzhen', server: cluster.server, config: JSON.stringify({ bearerToken: token.status?.token, tlsClientConfig: { caData: cluster.caData, insecure: false } }) },
       },
     });
     const b = await release.bundle(ns, 'web', 1, [configMap(ns, 'via-argocd', { a: '1' })]);

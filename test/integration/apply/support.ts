@@ -24,7 +24,7 @@ export class Release {
     this.policyPath = join(this.dir, 'policy.yaml');
     writeFileSync(this.policyPath, [
       'apiVersion: rollout-relay.io/v1', 'kind: TrustPolicy', 'threshold: 1', 'keys:',
-      '  - name: release-signer', '    publicKey: release.pub', '    sources: [shanghai]', '    targets: [dr]', '',
+      '  - name: release-signer', '    publicKey: release.pub', '    sources: [shanghai]', '    targets: [shenzhen]', '',
     ].join('\n'));
     this.policy = loadTrustPolicy(this.policyPath);
   }
@@ -33,14 +33,14 @@ export class Release {
   async bundle(namespace: string, name: string, sequence: number, objects: unknown[], revision = String(sequence)): Promise<{ path: string; digest: string }> {
     const path = join(this.dir, `${name}-${sequence}-${this.n++}.bundle.tar`);
     const created = await writeBundleFile(path, objects, {
-      source: { cluster: 'shanghai', namespace, kind: 'Deployment', name, revision }, sequence, targets: ['dr'],
+      source: { cluster: 'shanghai', namespace, kind: 'Deployment', name, revision }, sequence, targets: ['shenzhen'],
     });
     await signBundleFile({ bundlePath: path, signers: [this.signer] });
     return { path, digest: created.digest };
   }
 
   apply(path: string, opts: ApplyOptions = {}): Promise<ApplyBundleResult> {
-    return applyBundleFile({ bundlePath: path, policy: this.policy, target: { name: 'dr', kubeConfig: kubeConfig('dr') }, pollIntervalMs: 250, ...opts });
+    return applyBundleFile({ bundlePath: path, policy: this.policy, target: { name: 'shenzhen', kubeConfig: kubeConfig('dr') }, pollIntervalMs: 250, ...opts });
   }
 }
 

@@ -57,6 +57,9 @@ describe('sandbox: two real clusters', () => {
     const lines = stdout.trim().split('\n');
     assert.equal(lines.length, 3);
     for (const line of lines) assert.match(line, /^dr-node-\d\s+Ready\s/);
+    // Contexts primary/dr point at cluster entries named as rollout-relay names the clusters.
+    const { stdout: clusters } = await kubectl('config', 'view', '-o', 'jsonpath={range .contexts[*]}{.name}={.context.cluster} {end}');
+    assert.deepEqual(clusters.trim().split(' ').sort(), ['dr=shenzhen', 'primary=shanghai']);
   });
 
   it('gives the clusters different service ranges, like real separate clusters', async () => {
