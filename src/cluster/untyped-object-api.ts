@@ -22,6 +22,7 @@ import {
 export class UntypedObjectApi extends KubernetesObjectApi {
   private kubeConfig!: KubeConfig;
   private agent: Agent | undefined;
+  private staticOptions: RequestOptions | undefined;
 
   static forKubeConfig(kc: KubeConfig): UntypedObjectApi {
     const api = kc.makeApiClient(UntypedObjectApi);
@@ -63,14 +64,28 @@ export class UntypedObjectApi extends KubernetesObjectApi {
     return (await this.send('GET', path, { labelSelector })) as KubernetesListObject<KubernetesObject>;
   }
 
+  /**
+   * TLS material and credentials from the kubeconfig. Decoding them costs CPU on every request, so
+   * static ones (certificates, a fixed token) are resolved once; credentials that can change while
+   * we run (exec plugins, auth providers) are resolved per request.
+   */
+  private async connectionOptions(): Promise<RequestOptions> {
+    if (this.staticOptions) return this.staticOptions;
+    const opts: RequestOptions = { headers: {} };
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    const user = this.kubeConfig.getCurrentUser();
+    if (!user?.exec && !user?.authProvider) this.staticOptions = opts;
+    return opts;
+  }
+
   private async send(method: string, path: string, query: Record<string, string | undefined>, contentType?: string, body?: unknown): Promise<unknown> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(cluster.server.replace(/\/+$/, '') + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
-    const opts: RequestOptions = { method, headers: { Accept: 'application/json' } };
-    await this.kubeConfig.applyToHTTPSOptions(opts);
-    if (contentType) (opts.headers as Record<string, string>)['Content-Type'] = contentType;
+    const base = await this.connectionOptions();
+    const opts: RequestOptions = { ...base, method, headers: { ...(base.headers as Record<string, string>), Accept: 'application/json', ...(contentType ? { 'Content-Type': contentType } : {}) } };
+    delete opts.agent;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     // One keep-alive agent per client with the same TLS material: warm connections, parallel waves.
     this.agent ??= new Agent({ keepAlive: true, maxSockets: 64, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername });
