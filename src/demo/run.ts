@@ -143,4 +143,5 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   say(`pod-template-hash: primary ${rollout.status?.stableRS}, dr ${drRollout.status?.stableRS}: ${sameTemplate ? 'identical' : 'DIFFERENT'}`);
   say(`promotion primary → DR took ${(elapsed / 1000).toFixed(1)} s (SLA ${SLA_MS / 1000} s): ${elapsed <= SLA_MS ? 'within SLA' : 'SLA MISSED'}`);
   say(`Try: eval "$(npx rollout-relay sandbox env --dir ${opts.dir})" && kubectl --context dr -n ${NAMESPACE} get rollout,pods,configmap`);
+  say(`The sandbox keeps running; stop it with: npx rollout-relay sandbox down --dir ${opts.dir}`);
 }
