@@ -134,8 +134,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   });
   const elapsed = Date.now() - t0;
   say(`dr (${DR}): verified by ${result.verified.keyNames.join(', ')}; ${result.report.result}: ${result.report.applied.length} objects applied; phases ${JSON.stringify(result.report.phaseDurations)}`);
-  const status = await new StatusWriter(dr, result.verified.index.application).read();
-  say(`dr (${DR}): status ConfigMap rollout-relay-status: hot_update_status=${status?.record.state}, revision=${status?.record.revision}, bundle_digest=${status?.record.bundleDigest}`);
+  const statusWriter = new StatusWriter(dr, result.verified.index.application);
+  const status = await statusWriter.read();
+  say(`dr (${DR}): status ConfigMap ${statusWriter.namespace}/${statusWriter.name}: hot_update_status=${status?.record.state}, revision=${status?.record.revision}, bundle_digest=${status?.record.bundleDigest}`);
   const drRollout = (await UntypedObjectApi.forKubeConfig(dr).read({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: APP, namespace: NAMESPACE } })) as Rollout;
   say(`dr (${DR}): rollout ${NAMESPACE}/${APP} phase=${drRollout.status?.phase}, ${drRollout.status?.availableReplicas ?? 0}/3 available, image ${drRollout.spec?.template?.spec?.containers?.[0]?.image}`);
   // Same pod template, same hash: DR runs exactly the template that completed in primary.

@@ -21,7 +21,7 @@ describe('demo: the main job on the real sandbox', () => {
     assert.match(text, /event RolloutCompleted: "Rollout completed update to revision \d+/);
     assert.match(text, /bundle: 4 objects .* sha256:[0-9a-f]{64}/);
     assert.match(text, /dr \(shenzhen\): verified by demo-release-signer; completed: 4 objects applied/);
-    assert.match(text, /hot_update_status=completed/);
+    assert.match(text, /status ConfigMap demo\/rollout-relay-status-checkout: hot_update_status=completed/);
     assert.match(text, /phase=Healthy, 3\/3 available, image registry.example\/checkout:1.5.0/);
     assert.match(text, /pod-template-hash: primary (\w+), dr \1: identical/);
   });
