@@ -154,7 +154,7 @@ export class Applier {
       }
     };
     const digest = formatDigest(input.digest);
-    if (input.bytes) compressBundle(input.bytes); // TOO_LARGE before any write
+    const keptChunks = input.bytes ? compressBundle(input.bytes) : undefined; // TOO_LARGE before any write
     const plan = planApply(input.objects);
     const stored = await this.status.read();
     const current = stored?.record;
@@ -222,7 +222,7 @@ export class Applier {
       if (reapply && !changed) {
         return { result: 'unchanged', bundleDigest: digest, applied: written.map((w) => ({ object: describeObject(w.item.obj), action: 'unchanged' })), pruned, deferred, phaseDurations: durations };
       }
-      if (input.bytes) await timed('keep', () => this.lastGood.save(input.digest, input.bytes!));
+      if (input.bytes) await timed('keep', () => this.lastGood.save(input.digest, input.bytes!, keptChunks));
       await writeStatus({
         state: 'completed', revision: input.revision, bundleDigest: digest, sourceCluster: input.sourceCluster, startedAt, finishedAt: new Date().toISOString(),
         message: `applied ${plan.inventory.length} objects, pruned ${pruned.length}`, inventory: plan.inventory, phaseDurations: durations,
@@ -500,7 +500,10 @@ class LiveObjectReader {
   private readonly groupSizes = new Map<string, number>();
 
   constructor(private readonly api: UntypedObjectApi, objects: KubeObject[]) {
-    for (const o of objects) this.groupSizes.set(LiveObjectReader.group(o), (this.groupSizes.get(LiveObjectReader.group(o)) ?? 0) + 1);
+    for (const o of objects) {
+      const key = LiveObjectReader.group(o);
+      this.groupSizes.set(key, (this.groupSizes.get(key) ?? 0) + 1);
+    }
   }
 
   private static group(o: KubeObject): string {

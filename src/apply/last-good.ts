@@ -48,11 +48,13 @@ export class LastGoodStore {
     return `rollout-relay-bundle-${this.appName}-${hex.slice(0, 16)}-${i}`.slice(0, 253);
   }
 
-  /** Stores the bundle (idempotent: an existing identical chunk is left alone) and deletes other digests. */
-  async save(hex: string, bytes: Buffer): Promise<void> {
+  /**
+   * Stores the bundle (idempotent: an existing identical chunk is left alone) and deletes other digests.
+   * `chunks` is `compressBundle(bytes)`, passed when the caller already compressed it (for the size check).
+   */
+  async save(hex: string, bytes: Buffer, chunks: Buffer[] = compressBundle(bytes)): Promise<void> {
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== hex) throw new RelayError('DIGEST_MISMATCH', `bundle bytes changed after verification (want sha256:${hex}, got sha256:${actual}); nothing kept for rollback`);
-    const chunks = compressBundle(bytes);
     for (const [i, chunk] of chunks.entries()) {
       const body: V1Secret = {
         apiVersion: 'v1',
