@@ -20,13 +20,10 @@ import { loadTrustPolicy } from '../src/policy/index.js';
 import { signBundleFile } from '../src/verify/index.js';
 import { applyBundleFile } from '../src/apply/index.js';
 import { sandboxUp } from '../src/sandbox/index.js';
+import { arg, median } from './args.js';
 
 const run = promisify(execFile);
 
-function arg(args: string[], name: string, dflt: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-}
 
 /** `total` objects over `nsCount` namespaces (the Namespace objects included). */
 export function benchObjects(prefix: string, nsCount: number, total: number): KubeObject[] {
@@ -62,8 +59,6 @@ async function waitNamespacesGone(kc: KubeConfig, prefixes: string[]): Promise<v
     await new Promise((r) => setTimeout(r, 250));
   }
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Round {
   kubectlMs: number;

@@ -6,11 +6,8 @@
  * round. The issue's bar is under 60 s; this prints the measurement and leaves the sandbox up.
  */
 import { sandboxDown, sandboxUp } from '../src/sandbox/index.js';
+import { arg, median } from './args.js';
 
-function arg(args: string[], name: string, dflt: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-}
 
 export async function benchSandbox(args: string[]): Promise<number> {
   const dir = arg(args, '--sandbox', '.sandbox-bench');
@@ -25,8 +22,7 @@ export async function benchSandbox(args: string[]): Promise<number> {
     times.push((performance.now() - t0) / 1000);
     process.stdout.write(`  round ${i + 1}: sandbox down → up, both clusters ready in ${times[i]!.toFixed(1)} s\n`);
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  process.stdout.write(`  median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} s, worst ${sorted[sorted.length - 1]!.toFixed(1)} s (bar: under 60 s)\n`);
+  process.stdout.write(`  median ${median(times).toFixed(1)} s, worst ${Math.max(...times).toFixed(1)} s (bar: under 60 s)\n`);
   if (!args.includes('--keep')) await sandboxDown({ dir, log: () => {} });
   return 0;
 }
