@@ -9,6 +9,7 @@ import { StatusWriter } from '../status/writer.js';
 import { APPLICATION_ANNOTATION } from '../status/model.js';
 import { assessHealth, hasHealthRule, type Health } from './health.js';
 import { LastGoodStore, compressBundle } from './last-good.js';
+import type { OnHookFailure, PostCheckResult } from '../hooks/types.js';
 import {
   computePrune, decideOwnership, describeObject, desiredObject, entryOf, mapBounded, planApply, unionInventory, untouchedSince,
   type ApplyPlan, type LiveObjectInfo, type OwnershipDecision,
@@ -33,6 +34,13 @@ export interface ApplyOptions {
   pollIntervalMs?: number;
   /** Progress callback (phase names and counts; never object contents). */
   onProgress?: (event: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Post-checks (design §5), run once every wave is healthy and before prune; their results go into
+   * the status's `post_checks`. A failed result fails the apply with HOOK_FAILED. Default: none.
+   */
+  postChecks?: () => Promise<PostCheckResult[]>;
+  /** On a failed post-check: re-apply the last completed bundle, or keep DR as applied (status failed). Default: rollback. */
+  onHookFailure?: OnHookFailure;
 }
 
 /** A verified bundle, ready to apply: only what `verifyBundleFile` returned. */
@@ -115,7 +123,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * first write a rollback to the last bundle that completed on this target.
  */
 export class Applier {
-  private readonly opts: Required<Omit<ApplyOptions, 'onProgress'>> & Pick<ApplyOptions, 'onProgress'>;
+  private readonly opts: Required<Omit<ApplyOptions, 'onProgress' | 'postChecks'>> & Pick<ApplyOptions, 'onProgress' | 'postChecks'>;
   private objects: UntypedObjectApi;
   readonly status: StatusWriter;
   private readonly lastGood: LastGoodStore;
@@ -131,6 +139,8 @@ export class Applier {
       adopt: options.adopt ?? false,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       onProgress: options.onProgress,
+      postChecks: options.postChecks,
+      onHookFailure: options.onHookFailure ?? 'rollback',
     };
     enableKeepAlive(kc, Math.max(8, this.opts.concurrency * 2));
     this.objects = UntypedObjectApi.forKubeConfig(kc);
@@ -194,6 +204,9 @@ export class Applier {
       }
     };
     let pruned: string[] = [];
+    let ranPostChecks = false;
+    /** Set when a failed post-check leaves DR as applied (onHookFailure: keep): no rollback. */
+    let keptAsApplied = false;
     try {
       await tryStatus();
       await timed('apply', async () => {
@@ -217,9 +230,29 @@ export class Applier {
           await this.waitHealthy(plan.steps.filter((s) => s.wave === wave).flatMap((s) => s.objects), deadline, `wave ${wave} healthy`);
         }
       });
+      if (this.opts.postChecks) {
+        ranPostChecks = true;
+        const results = await timed('post-checks', async () => {
+          await writeStatus({ state: 'post-checks', message: 'running post-checks', postChecks: [], phaseDurations: durations });
+          return this.opts.postChecks!();
+        });
+        await writeStatus({ postChecks: results, phaseDurations: durations });
+        const failed = results.filter((r) => !r.passed);
+        if (failed.length) {
+          const message = `post-check${failed.length > 1 ? 's' : ''} failed: ${failed.map((f) => `${f.name} (${f.type}): ${f.message}`).join('; ')}`.slice(0, 4000);
+          if (this.opts.onHookFailure === 'keep') {
+            keptAsApplied = true;
+            await writeStatus({
+              state: 'failed', finishedAt: new Date().toISOString(), message: `${message}; DR left as applied (onHookFailure: keep)`,
+              inventory: unionInventory(previousInventory, plan.inventory), phaseDurations: durations,
+            });
+          }
+          throw new ApplyError('HOOK_FAILED', message);
+        }
+      }
       if (this.opts.prune) pruned = await timed('prune', () => this.prune(computePrune(previousInventory, plan.inventory)));
       const changed = written.some((w) => w.changed) || pruned.length > 0;
-      if (reapply && !changed) {
+      if (reapply && !changed && !ranPostChecks) {
         return { result: 'unchanged', bundleDigest: digest, applied: written.map((w) => ({ object: describeObject(w.item.obj), action: 'unchanged' })), pruned, deferred, phaseDurations: durations };
       }
       if (input.bytes) await timed('keep', () => this.lastGood.save(input.digest, input.bytes!, keptChunks));
@@ -234,6 +267,7 @@ export class Applier {
         pruned, deferred, phaseDurations: durations,
       };
     } catch (err) {
+      if (keptAsApplied) throw err;
       if (written.length === 0) {
         // No object reached the cluster: nothing to roll back.
         if (statusPending.written) {
