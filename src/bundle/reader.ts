@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { RelayError } from '../errors.js';
 import { formatDigest } from './digest.js';
 import { parseBundleManifest } from './manifest-yaml.js';
-import { fileChunks, regularFileSize, type ByteSource } from './source.js';
+import { bundleFileSource, isSelfDigesting } from './parallel-digest.js';
+import { regularFileSize, type ByteSource } from './source.js';
 import { BundleTarParser, resolveLimits, type ParsedTar, type ReadLimits } from './tar-reader.js';
 import type { BundleIndex, KubeObject } from './types.js';
 
@@ -35,13 +36,15 @@ export async function scanBundle(source: ByteSource, options: ScanOptions = {}):
     throw new RelayError('TOO_LARGE', `bundle is ${options.totalSize} bytes, above the ${limits.maxBundleBytes}-byte limit; refused`);
   }
   const parser = new BundleTarParser({ limits, keepManifests: options.keepManifests ?? false, totalSize: options.totalSize });
-  const whole = createHash('sha256');
+  // A large file hashes its whole-file digest itself, on another core (see parallel-digest.ts).
+  const selfDigest = isSelfDigesting(source) ? source : undefined;
+  const whole = selfDigest ? undefined : createHash('sha256');
   let size = 0;
   let structural: unknown;
   for await (const chunk of source) {
     size += chunk.length;
     if (size > limits.maxBundleBytes) throw new RelayError('TOO_LARGE', `bundle exceeds the ${limits.maxBundleBytes}-byte limit; refused`);
-    whole.update(chunk);
+    whole?.update(chunk);
     if (structural !== undefined) continue;
     try {
       parser.push(chunk);
@@ -50,7 +53,7 @@ export async function scanBundle(source: ByteSource, options: ScanOptions = {}):
       structural = err;
     }
   }
-  const digest = whole.digest('hex');
+  const digest = selfDigest ? await selfDigest.digest() : whole!.digest('hex');
   if (options.expectedDigest !== undefined && digest !== options.expectedDigest) {
     throw new RelayError(
       'DIGEST_MISMATCH',
@@ -82,7 +85,7 @@ export function objectsOf(scan: ParsedTar): KubeObject[] {
  */
 export async function readBundle(path: string, limits?: ReadLimits, expectedDigest?: string): Promise<ReadBundle> {
   const totalSize = await regularFileSize(path);
-  const scan = await scanBundle(fileChunks(path), { limits, keepManifests: true, totalSize, expectedDigest });
+  const scan = await scanBundle(bundleFileSource(path, totalSize), { limits, keepManifests: true, totalSize, expectedDigest });
   return { index: scan.index, objects: objectsOf(scan), digest: scan.digest, size: scan.size, manifests: scan.manifests };
 }
 

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { indexMetadata } from '../bundle/index-file.js';
 import { objectsOf, scanBundle } from '../bundle/reader.js';
-import { fileChunks, regularFileSize, type ByteSource } from '../bundle/source.js';
+import { bundleFileSource } from '../bundle/parallel-digest.js';
+import { regularFileSize, type ByteSource } from '../bundle/source.js';
 import type { ReadLimits } from '../bundle/tar-reader.js';
 import type { BundleIndex, BundleMetadata, KubeObject } from '../bundle/types.js';
 import { RelayError } from '../errors.js';
@@ -136,7 +137,7 @@ export async function verifyBundleFile(options: VerifyBundleFileOptions): Promis
   const totalSize = await regularFileSize(options.bundlePath);
   const max = options.limits?.maxBundleBytes ?? options.policy.maxBundleBytes;
   if (totalSize > max) throw new RelayError('TOO_LARGE', `bundle is ${totalSize} bytes, above the policy's maxBundleBytes ${max}; refused`);
-  return verifyBundleSource(fileChunks(options.bundlePath), totalSize, envelope, options);
+  return verifyBundleSource(bundleFileSource(options.bundlePath, totalSize), totalSize, envelope, options);
 }
 
 /** The same over in-memory bytes (bundle and envelope from a ConfigMap/Secret, tests). */
