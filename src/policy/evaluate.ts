@@ -30,7 +30,8 @@ export function decideSignatures(checks: readonly SignatureCheck[], policy: Trus
       ignored.push({ keyid: c.keyid, reason: 'not a key in the trust policy' });
       continue;
     }
-    const key = policy.keys.find((k) => k.keyId === c.keyid);
+    // Compare canonical ids only: one key in two encodings is one key.
+    const key = c.key && policy.keys.find((k) => k.keyId === c.key!.keyId);
     if (!key) {
       reasons.unknown.push(short(c.keyid));
       ignored.push({ keyid: c.keyid, reason: 'not a key in the trust policy' });

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatZodIssues } from '../bundle/index-file.js';
+import { readBoundedFileSync, MAX_KEY_FILE_BYTES, MAX_POLICY_FILE_BYTES } from '../bounded-file.js';
 import { RelayError } from '../errors.js';
 import { certificatePublicKey } from '../signing/x509.js';
-import { algorithmOf, keyIdOf, loadPublicKey } from '../signing/keys.js';
+import { algorithmOf, keyIdentity, loadPublicKey } from '../signing/keys.js';
 import type { VerificationKey } from '../signing/envelope.js';
 
 export const POLICY_API_VERSION = 'rollout-relay.io/v1';
@@ -64,11 +64,7 @@ export interface PolicyLoadOptions {
 function pemOrPath(value: string, baseDir: string, what: string): { pem: string; origin: string } {
   if (value.includes('-----BEGIN ')) return { pem: value, origin: 'inline' };
   const path = isAbsolute(value) ? value : resolve(baseDir, value);
-  try {
-    return { pem: readFileSync(path, 'utf8'), origin: path };
-  } catch (err) {
-    throw new RelayError('POLICY_INVALID', `${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
-  }
+  return { pem: readBoundedFileSync(path, { what: `${what}: key`, maxBytes: MAX_KEY_FILE_BYTES, code: 'POLICY_INVALID' }).toString('utf8'), origin: path };
 }
 
 /** Parses policy YAML text; key paths are relative to `baseDir`. Throws POLICY_INVALID or KEY_INVALID. */
@@ -102,18 +98,22 @@ export function parseTrustPolicy(text: string, options: PolicyLoadOptions & { wh
       publicKey = loadPublicKey(pub.pem, label);
       origin = pub.origin;
     }
-    const keyId = keyIdOf(publicKey);
-    if (k.keyId !== undefined && k.keyId !== keyId) {
+    const algorithm = algorithmOf(publicKey);
+    // Canonical identity: the same key in another encoding is caught as a duplicate below.
+    const identity = keyIdentity(publicKey);
+    const keyId = identity.keyId;
+    if (k.keyId !== undefined && k.keyId !== keyId && !identity.aliasKeyIds.includes(k.keyId)) {
       throw new RelayError('KEY_INVALID', `${label}: key id is ${keyId} but the policy pins ${k.keyId}; the key file was replaced`);
     }
     const other = ids.get(keyId);
-    if (other !== undefined) throw new RelayError('POLICY_INVALID', `${where}: keys ${other} and ${k.name} are the same key (${keyId})`);
+    if (other !== undefined) throw new RelayError('POLICY_INVALID', `${where}: keys ${other} and ${k.name} are the same key (${keyId}), in the same or another encoding; list each key once`);
     ids.set(keyId, k.name);
     return {
       name: k.name,
       keyId,
-      algorithm: algorithmOf(publicKey),
-      publicKey,
+      ...(identity.aliasKeyIds.length ? { aliasKeyIds: identity.aliasKeyIds } : {}),
+      algorithm,
+      publicKey: identity.publicKey,
       ...(k.sources ? { sources: k.sources } : {}),
       ...(k.targets ? { targets: k.targets } : {}),
       revoked: k.revoked,
@@ -129,12 +129,7 @@ export function parseTrustPolicy(text: string, options: PolicyLoadOptions & { wh
 
 /** Reads and validates a policy file; relative key paths resolve against the file's directory. */
 export function loadTrustPolicy(path: string, options: PolicyLoadOptions = {}): TrustPolicy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new RelayError('POLICY_INVALID', `cannot read policy ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
-  }
+  const text = readBoundedFileSync(path, { what: 'trust policy', maxBytes: MAX_POLICY_FILE_BYTES, code: 'POLICY_INVALID' }).toString('utf8');
   return parseTrustPolicy(text, { ...options, baseDir: options.baseDir ?? dirname(resolve(path)), where: path });
 }
 
@@ -142,9 +137,9 @@ export function loadTrustPolicy(path: string, options: PolicyLoadOptions = {}): 
 export function policyFromPublicKeys(keys: { pem: string | Buffer; origin: string }[], threshold = 1, maxBundleBytes = DEFAULT_MAX_BUNDLE_BYTES): TrustPolicy {
   const seen = new Set<string>();
   const loaded = keys.map((k): PolicyKey => {
-    const publicKey = loadPublicKey(k.pem, k.origin);
-    const keyId = keyIdOf(publicKey);
-    return { name: k.origin, keyId, algorithm: algorithmOf(publicKey), publicKey, revoked: false, origin: k.origin };
+    const given = loadPublicKey(k.pem, k.origin);
+    const { keyId, aliasKeyIds, publicKey } = keyIdentity(given);
+    return { name: k.origin, keyId, ...(aliasKeyIds.length ? { aliasKeyIds } : {}), algorithm: algorithmOf(given), publicKey, revoked: false, origin: k.origin };
   }).filter((k) => (seen.has(k.keyId) ? false : (seen.add(k.keyId), true)));
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > loaded.length) {
     throw new RelayError('USAGE', `threshold ${threshold} needs between 1 and ${loaded.length} distinct keys`);

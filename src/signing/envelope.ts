@@ -21,14 +21,19 @@ export async function signBundleDigest(bundleName: string, digestHex: string, in
 /** A public key a verifier may count. */
 export interface VerificationKey {
   name: string;
+  /** Canonical key id (see signing/key-identity.ts); what the policy counts. */
   keyId: string;
+  /** Other ids a signature may name this key by (the id of the encoding it was given in). */
+  aliasKeyIds?: readonly string[];
   algorithm: SigningAlgorithm;
+  /** The canonically encoded key. */
   publicKey: KeyObject;
 }
 
 export interface SignatureCheck {
   /** Position in envelope.signatures. */
   index: number;
+  /** The keyid the signature names (canonical id of the key that verified it when it named none). */
   keyid: string;
   /** valid: verifies under the key named by keyid (or, with no keyid, some key); bad: named key, wrong signature. */
   result: 'valid' | 'bad' | 'unknown-key';
@@ -42,7 +47,8 @@ export interface SignatureCheck {
 export function checkEnvelopeSignatures(env: Envelope, keys: readonly VerificationKey[]): { payload: Buffer; checks: SignatureCheck[] } {
   const payload = decodeBase64Strict(env.payload, 'payload');
   const bytes = pae(env.payloadType, payload);
-  const byId = new Map(keys.map((k) => [k.keyId, k]));
+  const byId = new Map<string, VerificationKey>();
+  for (const k of keys) for (const id of [...(k.aliasKeyIds ?? []), k.keyId]) byId.set(id, k);
   const checks = env.signatures.map((s, index): SignatureCheck => {
     const sig = decodeBase64Strict(s.sig, `signature ${index + 1}`);
     const keyid = s.keyid ?? '';

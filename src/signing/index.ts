@@ -6,7 +6,9 @@
  */
 export {
   algorithmOf,
+  canonicalPublicKey,
   generateSigningKeyPair,
+  keyIdentity,
   keyIdOf,
   loadPrivateKey,
   loadPublicKey,
@@ -15,6 +17,7 @@ export {
   DEFAULT_ALGORITHM,
   RSA_PSS_SALT_LENGTH,
   SIGNING_ALGORITHMS,
+  type KeyIdentity,
   type SigningAlgorithm,
 } from './keys.js';
 export { keySigner, signBytes, verifyBytes, type Signer } from './signer.js';

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { RelayError } from '../errors.js';
 
 /** The signature schemes of design §3. ECDSA P-256 is the default. */
@@ -40,12 +40,12 @@ export function algorithmOf(key: KeyObject): SigningAlgorithm {
   }
 }
 
-/** Key id: lower-case hex SHA-256 of the SubjectPublicKeyInfo DER. */
-export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
-}
+export { canonicalPublicKey, keyIdentity, keyIdOf, type KeyIdentity } from './key-identity.js';
 
-/** A public key from SPKI PEM (or a private key PEM, whose public half is used). */
+/**
+ * A public key from SPKI PEM (or a private key PEM, whose public half is used), as written; its
+ * scheme is checked. Use `keyIdentity` for its id and the canonical key to verify with.
+ */
 export function loadPublicKey(pem: string | Buffer, where: string): KeyObject {
   let key: KeyObject;
   try {

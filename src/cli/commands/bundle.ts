@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -11,6 +10,7 @@ import {
   DEFAULT_EXPIRY_MS,
   type BundleMetaOptions,
 } from '../../bundle/index.js';
+import { readBoundedFile, MAX_KEY_FILE_BYTES } from '../../bounded-file.js';
 import { RelayError } from '../../errors.js';
 import { JsonFileSequenceStore, loadTrustPolicy, policyFromPublicKeys, type TrustPolicy } from '../../policy/index.js';
 import { keySigner, loadPrivateKey, toSigstoreBundle } from '../../signing/index.js';
@@ -18,12 +18,9 @@ import { signBundleFile, verifyBundleFile, type VerifiedBundle } from '../../ver
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new RelayError('USAGE', `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-  }
+/** A key file: a small regular file only (a path like /dev/zero is refused, not read forever). */
+async function readKeyFile(path: string, what: string): Promise<string> {
+  return (await readBoundedFile(path, { what, maxBytes: MAX_KEY_FILE_BYTES, code: 'KEY_INVALID' })).toString('utf8');
 }
 
 interface CreateOptions {
@@ -94,7 +91,7 @@ interface SignOptions {
 
 async function runSign(opts: SignOptions): Promise<void> {
   const signers = [];
-  for (const k of opts.key) signers.push(keySigner(loadPrivateKey(await readText(k, 'key'), k)));
+  for (const k of opts.key) signers.push(keySigner(loadPrivateKey(await readKeyFile(k, 'key'), k)));
   if (opts.sigstoreOut !== undefined && signers.length !== 1) throw new RelayError('USAGE', '--sigstore-out holds one signature; give exactly one --key');
   const signed = await signBundleFile({ bundlePath: opts.bundle, signers, ...(opts.out !== undefined ? { out: opts.out } : {}) });
   if (opts.sigstoreOut !== undefined) {
@@ -133,7 +130,7 @@ async function runVerify(opts: VerifyCliOptions): Promise<void> {
   } else {
     const threshold = opts.threshold === undefined ? 1 : Number(opts.threshold);
     const pems = [];
-    for (const k of keys) pems.push({ pem: await readText(k, 'public key'), origin: k });
+    for (const k of keys) pems.push({ pem: await readKeyFile(k, 'public key'), origin: k });
     policy = policyFromPublicKeys(pems, threshold);
   }
   const verified = await verifyBundleFile({

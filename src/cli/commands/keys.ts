@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readBoundedFile, MAX_KEY_FILE_BYTES } from '../../bounded-file.js';
 import { RelayError } from '../../errors.js';
 import {
   algorithmOf,
@@ -73,15 +74,10 @@ export function registerKeys(program: Command): void {
 
   keys
     .command('id')
-    .description('print the key id (hex SHA-256 of the SPKI DER) of a public key, private key or certificate')
+    .description('print the key id (hex SHA-256 of the canonical SPKI DER) of a public key, private key or certificate')
     .argument('<file>', 'PEM file')
     .action(async (file: string) => {
-      let pem: string;
-      try {
-        pem = await readFile(file, 'utf8');
-      } catch (err) {
-        throw new RelayError('USAGE', `cannot read ${file}`, { cause: err });
-      }
+      const pem = (await readBoundedFile(file, { what: 'key', maxBytes: MAX_KEY_FILE_BYTES, code: 'KEY_INVALID' })).toString('utf8');
       const key = anyPublicKey(pem, file);
       process.stdout.write(`${keyIdOf(key)} ${algorithmOf(key)}\n`);
     });

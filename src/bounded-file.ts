@@ -1,0 +1,78 @@
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { RelayError, type RelayErrorCode } from './errors.js';
+
+/** Key, certificate and policy files are small; anything bigger is not one. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
+export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
+
+export interface BoundedReadOptions {
+  /** What the file is, for messages ("key", "trust policy"). */
+  what: string;
+  maxBytes: number;
+  /** Code of the refusal when the path is not a small regular file. */
+  code: RelayErrorCode;
+}
+
+// O_NONBLOCK: opening a FIFO must not hang before fstat can refuse it.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+function refuse(path: string, opts: BoundedReadOptions, detail: string, cause?: unknown): RelayError {
+  return new RelayError(opts.code, `${opts.what} ${path} ${detail}`, cause === undefined ? undefined : { cause });
+}
+
+function checkStat(path: string, st: { isFile(): boolean; size: number }, opts: BoundedReadOptions): void {
+  if (!st.isFile()) throw refuse(path, opts, 'is not a regular file; give the path of a file');
+  if (st.size > opts.maxBytes) throw refuse(path, opts, `is ${st.size} bytes, above the ${opts.maxBytes}-byte limit for a ${opts.what} file`);
+}
+
+/**
+ * Reads a file only when it is a regular file of at most `maxBytes` (a path like /dev/zero or a FIFO
+ * would otherwise read until memory runs out, or block). Also stops if the file grows past the cap.
+ */
+export function readBoundedFileSync(path: string, opts: BoundedReadOptions): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (err) {
+    throw refuse(path, opts, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+  }
+  try {
+    checkStat(path, fstatSync(fd), opts);
+    const buf = Buffer.alloc(opts.maxBytes + 1);
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n > opts.maxBytes) throw refuse(path, opts, `is above the ${opts.maxBytes}-byte limit for a ${opts.what} file`);
+    }
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The asynchronous form of readBoundedFileSync. */
+export async function readBoundedFile(path: string, opts: BoundedReadOptions): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(path, OPEN_FLAGS);
+  } catch (err) {
+    throw refuse(path, opts, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+  }
+  try {
+    checkStat(path, await fh.stat(), opts);
+    const buf = Buffer.alloc(opts.maxBytes + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > opts.maxBytes) throw refuse(path, opts, `is above the ${opts.maxBytes}-byte limit for a ${opts.what} file`);
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
