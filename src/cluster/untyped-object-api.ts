@@ -64,6 +64,11 @@ export class UntypedObjectApi extends KubernetesObjectApi {
     return (await this.send('GET', path, { labelSelector })) as KubernetesListObject<KubernetesObject>;
   }
 
+  /** GET of an API path (e.g. a collection with label/field selectors), as plain JSON. */
+  async getPath(path: string, query: Record<string, string | undefined> = {}): Promise<unknown> {
+    return this.send('GET', path, query);
+  }
+
   /**
    * TLS material and credentials from the kubeconfig. Decoding them costs CPU on every request, so
    * static ones (certificates, a fixed token) are resolved once; credentials that can change while
