@@ -31,6 +31,14 @@ export const ERROR_CODES = [
   'ROLLED_BACK',
   'CLUSTER_UNREACHABLE',
   'STATUS_CONFLICT',
+  // promotion (design §1, §6, §9)
+  'WORKLOAD_NOT_FOUND',
+  'EXPORT_FAILED',
+  'NOT_COMPLETE',
+  'SUPERSEDED',
+  'PAUSED',
+  'NOT_PAUSED',
+  'DEADLINE_EXCEEDED',
   // hooks, config, sandbox, CLI
   'HOOK_FAILED',
   'CONFIG_INVALID',

@@ -41,6 +41,19 @@ export interface ApplyOptions {
   postChecks?: () => Promise<PostCheckResult[]>;
   /** On a failed post-check: re-apply the last completed bundle, or keep DR as applied (status failed). Default: rollback. */
   onHookFailure?: OnHookFailure;
+  /**
+   * Called after each apply step's objects were written and before their health is awaited, with
+   * the step's objects and the health deadline (epoch ms). The promotion uses it to promote Argo
+   * Rollouts in full so canary pauses and analysis do not replay in DR. A throw fails the apply
+   * (and rolls back). Default: none.
+   */
+  afterStepApplied?: (objects: KubeObject[], deadline: number) => Promise<void>;
+  /**
+   * A Namespace of the bundle that already exists in the target and was not created by rollout-relay
+   * is left exactly as it is (Argo CD's CreateNamespace=true: created when missing) instead of being
+   * refused as NOT_OWNED. It is never written, adopted or pruned. Default: false.
+   */
+  keepExistingNamespaces?: boolean;
 }
 
 /** A verified bundle, ready to apply: only what `verifyBundleFile` returned. */
@@ -54,6 +67,9 @@ export interface ApplyInput {
   sourceCluster: string;
   /** The verified bundle bytes, kept in DR for a later rollback; checked against `digest`. */
   bytes?: Buffer;
+  /** Recorded in the status as `commit` and `pod_template_hash` when given. */
+  commit?: string;
+  podTemplateHash?: string;
 }
 
 /** One object the preflight could not accept. */
@@ -123,7 +139,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * first write a rollback to the last bundle that completed on this target.
  */
 export class Applier {
-  private readonly opts: Required<Omit<ApplyOptions, 'onProgress' | 'postChecks'>> & Pick<ApplyOptions, 'onProgress' | 'postChecks'>;
+  private readonly opts: Required<Omit<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied'>> & Pick<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied'>;
   private objects: UntypedObjectApi;
   readonly status: StatusWriter;
   private readonly lastGood: LastGoodStore;
@@ -141,6 +157,8 @@ export class Applier {
       onProgress: options.onProgress,
       postChecks: options.postChecks,
       onHookFailure: options.onHookFailure ?? 'rollback',
+      afterStepApplied: options.afterStepApplied,
+      keepExistingNamespaces: options.keepExistingNamespaces ?? false,
     };
     enableKeepAlive(kc, Math.max(8, this.opts.concurrency * 2));
     this.objects = UntypedObjectApi.forKubeConfig(kc);
@@ -191,6 +209,8 @@ export class Applier {
     const applyingStatus = {
       state: 'applying' as const, revision: input.revision, bundleDigest: digest, sourceCluster: input.sourceCluster, startedAt, finishedAt: '',
       message: `applying ${plan.inventory.length} objects`, inventory: unionInventory(previousInventory, plan.inventory), phaseDurations: durations,
+      ...(input.commit !== undefined ? { commit: input.commit } : {}),
+      ...(input.podTemplateHash !== undefined ? { podTemplateHash: input.podTemplateHash } : {}),
     };
     const tryStatus = async (): Promise<void> => {
       if (!statusPending.value) return;
@@ -221,6 +241,7 @@ export class Applier {
             });
             if (failures.length) throw new ApplyError(failures.some((f) => f.kind === 'conflict') ? 'APPLY_CONFLICT' : 'APPLY_FAILED', `${failures.length} object(s) failed to apply:\n${problemLines(failures)}`, failures);
             await tryStatus();
+            if (this.opts.afterStepApplied) await this.opts.afterStepApplied(step.objects, deadline);
             const crds = stepItems.filter((i) => i.obj.kind === 'CustomResourceDefinition');
             if (crds.length) {
               await this.waitHealthy(crds.map((i) => i.obj), deadline, 'CRDs Established');
@@ -342,6 +363,9 @@ export class Applier {
         managers: [...new Set((live.metadata?.managedFields ?? []).map((m) => m.manager ?? '?'))],
       } : undefined;
       const decision = decideOwnership(info, entry, this.application, prev, this.opts.adopt);
+      if (decision.action === 'refuse' && this.opts.keepExistingNamespaces && obj.kind === 'Namespace' && groupOf(obj.apiVersion) === '') {
+        return { obj, desired, entry, decision: { action: 'update' }, unchanged: true, ...(live?.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}) };
+      }
       if (decision.action === 'refuse') throw new PreflightProblem({ object: describeObject(obj), kind: 'not-owned', message: decision.reason });
       if (unchangedSince && live && decision.action !== 'adopt' && untouchedSince(live.metadata?.managedFields, unchangedSince, this.opts.fieldManager)) {
         return { obj, desired, entry, decision, unchanged: true, ...(live.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}) };

@@ -65,6 +65,8 @@ export async function applyBundleFile(opts: ApplyBundleOptions): Promise<ApplyBu
     revision: verified.index.source.revision ?? '',
     sourceCluster: verified.index.source.cluster,
     bytes,
+    commit: verified.index.source.commit ?? '',
+    podTemplateHash: verified.index.source.podTemplateHash ?? '',
   });
   return { verified, sequenceCheck, report };
 }

@@ -69,6 +69,11 @@ export class UntypedObjectApi extends KubernetesObjectApi {
     return this.send('GET', path, query);
   }
 
+  /** PATCH of an API path (e.g. a status subresource) with the given patch content type. */
+  async patchRaw(path: string, contentType: string, body: unknown): Promise<unknown> {
+    return this.send('PATCH', path, {}, contentType, body);
+  }
+
   /**
    * TLS material and credentials from the kubeconfig. Decoding them costs CPU on every request, so
    * static ones (certificates, a fixed token) are resolved once; credentials that can change while

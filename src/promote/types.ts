@@ -28,6 +28,10 @@ export interface TargetOutcome {
   code?: RelayErrorCode;
   message: string;
   seconds: number;
+  /** ms per phase on this target: verify, preflight, apply, post-checks, prune, keep. */
+  phaseDurations?: Record<string, number>;
+  /** `sha256:<hex>` of the bundle this outcome is about. */
+  bundleDigest?: string;
 }
 
 export interface PromotionResult {
@@ -40,4 +44,11 @@ export interface PromotionResult {
   /** ms per phase: export, bundle, sign, verify, preflight, apply, post-checks, prune ... */
   phaseDurations: Record<string, number>;
   targets: TargetOutcome[];
+  /** The workload moved past the requested revision: nothing was promoted; the newer one supersedes it. */
+  superseded?: { revision: string; podTemplateHash: string };
+  /** Source commit (Argo CD Application's sync revision) when known. */
+  commit?: string;
+  /** RFC 3339 start and wall-clock seconds of the whole promotion. */
+  startedAt?: string;
+  seconds?: number;
 }

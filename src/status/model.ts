@@ -50,6 +50,10 @@ export interface StatusRecord {
   lastCompleted?: CompletedBundle;
   /** Monotonic write counter within one sequence, so equal-sequence writers still order. */
   updateCount: number;
+  /** The source commit (Argo CD Application's sync revision) when known; '' otherwise. */
+  commit: string;
+  /** The pod-template-hash the bundle's workload runs in primary; '' when unknown. */
+  podTemplateHash: string;
 }
 
 export type StatusData = Record<string, string>;
@@ -115,7 +119,7 @@ function intField(data: StatusData, key: string): number {
 export function emptyStatus(): StatusRecord {
   return {
     state: 'pending', revision: '', bundleDigest: '', sequence: 0, sourceCluster: '', startedAt: '', finishedAt: '',
-    phaseDurations: {}, postChecks: [], message: '', inventory: [], updateCount: 0,
+    phaseDurations: {}, postChecks: [], message: '', inventory: [], updateCount: 0, commit: '', podTemplateHash: '',
   };
 }
 
@@ -152,6 +156,8 @@ export function statusFromData(data: StatusData | undefined): StatusRecord {
     inventory: inventoryFromJSON(parseJson(d, 'inventory'), 'inventory'),
     ...(lastCompleted ? { lastCompleted } : {}),
     updateCount: intField(d, 'update_count'),
+    commit: d.commit ?? '',
+    podTemplateHash: d.pod_template_hash ?? '',
   };
 }
 
@@ -170,6 +176,8 @@ export function statusToData(r: StatusRecord): StatusData {
     message: r.message,
     inventory: JSON.stringify(r.inventory),
     update_count: String(r.updateCount),
+    commit: r.commit,
+    pod_template_hash: r.podTemplateHash,
   };
   if (r.lastCompleted) data.last_completed = JSON.stringify(r.lastCompleted);
   return data;

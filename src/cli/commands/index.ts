@@ -6,6 +6,7 @@ import { registerSandbox } from './sandbox.js';
 import { registerDemo } from './demo.js';
 import { registerApply } from './apply.js';
 import { registerStatus } from './status.js';
+import { registerPromote, registerResume } from './promote.js';
 
 /**
  * The command surface of design §7. Each built command lives in its own module and registers
@@ -15,7 +16,8 @@ export function registerCommands(program: Command): void {
   registerKeys(program);
   registerBundle(program);
   registerApply(program);
-  declareUnbuilt(program, 'promote', 'export, bundle, sign and apply one finished rollout', 'controller issue');
+  registerPromote(program);
+  registerResume(program);
   declareUnbuilt(program, 'controller', 'watch the primary and promote finished rollouts', 'controller issue');
   registerStatus(program);
   declareUnbuilt(program, 'drill', 'run a DR failover drill and report RTO/RPO', 'drill issue');
