@@ -12,7 +12,7 @@ export interface Logger {
   error(obj: object, msg: string): void;
 }
 
-export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export const nullLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Kubernetes Events on the workload in primary (design §7: Events on the Rollout). */
 export interface EventRecorder {

@@ -3,7 +3,7 @@
  * its injected dependencies, the primary-side source record and the completion judgement.
  */
 export { Promoter, type PromoteOptions, type PromoteRequest } from './pipeline.js';
-export { silentLogger, type EventRecorder, type Logger, type PromoterDeps, type PromotionObserver, type WorkloadEventTarget } from './deps.js';
+export { nullLogger, type EventRecorder, type Logger, type PromoterDeps, type PromotionObserver, type WorkloadEventTarget } from './deps.js';
 export { KubeEventRecorder, EVENT_COMPONENT, REASON_VERIFICATION_FAILED, REASON_PROMOTED, REASON_PROMOTION_FAILED } from './events.js';
 export { SourceRecord, SOURCE_CONFIGMAP_PREFIX, sourceRecordFromData, sourceRecordToData, type SourceBundle, type SourceRecordData, type SourceTargetOutcome } from './source-record.js';
 export { judgeCompletion, type Completion } from './completion.js';

@@ -21,7 +21,7 @@ import { StatusWriter } from '../status/writer.js';
 import type { HotUpdateState } from '../status/model.js';
 import { verifyBundleBytes, type VerifiedBundle } from '../verify/verify-bundle.js';
 import { judgeCompletion } from './completion.js';
-import { silentLogger, type EventRecorder, type Logger, type PromoterDeps, type PromotionObserver, type WorkloadEventTarget } from './deps.js';
+import { nullLogger, type EventRecorder, type Logger, type PromoterDeps, type PromotionObserver, type WorkloadEventTarget } from './deps.js';
 import { KubeEventRecorder, REASON_VERIFICATION_FAILED } from './events.js';
 import { withTargetLock } from './lock.js';
 import { promoteRolloutsFull } from './rollouts-full.js';
@@ -39,6 +39,8 @@ export interface PromoteOptions {
   bundlePath?: string;
   /** Aborts waiting (targets still running finish their current request). */
   signal?: AbortSignal;
+  /** Only these targets (by `targets[].name`); default: every target of the config. Unknown names are USAGE. */
+  targets?: string[];
 }
 
 /** Codes a target's verification refuses with that mean "do not trust this bundle" (alert and pause). */
@@ -103,7 +105,7 @@ export class Promoter {
     this.targetClient = deps.targetClient ?? configTargetClients(deps.primary);
     this.signers = deps.signers ?? configSigners(config.signing.keys, deps.primary);
     this.clock = deps.clock ?? Date.now;
-    this.log = deps.logger ?? silentLogger;
+    this.log = deps.logger ?? nullLogger;
     this.events = deps.events ?? new KubeEventRecorder(deps.primary, this.log);
     this.observer = deps.observer ?? {};
     this.pollIntervalMs = deps.pollIntervalMs ?? 250;
@@ -173,6 +175,9 @@ export class Promoter {
     if (!opts.bundlePath && !ws.complete) {
       throw new RelayError('NOT_COMPLETE', `${ws.ref.kind} ${ws.ref.namespace}/${ws.ref.name} revision ${ws.revision || '?'} is not complete (${ws.reason}); promote it once the rollout finished (or pass --wait)`);
     }
+    const unknown = (opts.targets ?? []).filter((n) => !this.config.targets.some((t) => t.name === n));
+    if (unknown.length) throw new RelayError('USAGE', `unknown target(s) ${unknown.join(', ')}; the config has ${this.config.targets.map((t) => t.name).join(', ')}`);
+    const targets = opts.targets ? this.config.targets.filter((t) => opts.targets!.includes(t.name)) : this.config.targets;
     const policy = this.loadPolicy();
     const record = new SourceRecord(this.deps.primary, ws.application);
 
@@ -212,7 +217,7 @@ export class Promoter {
       ...(typeof ws.live.metadata?.uid === 'string' ? { uid: ws.live.metadata.uid } : {}),
       ...(ws.live.metadata?.resourceVersion ? { resourceVersion: String(ws.live.metadata.resourceVersion) } : {}),
     };
-    const outcomes = await Promise.all(this.config.targets.map((t) => this.promoteTarget(t, {
+    const outcomes = await Promise.all(targets.map((t) => this.promoteTarget(t, {
       application: ws.application, signed, policy, deadline, record, eventTarget, commit, signal: opts.signal,
       revision: signed.index.source.revision ?? ws.revision, podTemplateHash: signed.index.source.podTemplateHash ?? ws.podTemplateHash,
     })));
