@@ -2,10 +2,19 @@
  * Post-hooks on the DR side (design §5). The promotion pipeline depends only on `HookRunner`;
  * `createHookRunner` turns the `hooks:` list of the relay config into one.
  */
-import { RelayError } from '../errors.js';
+import { parseHookSpecs, type HookSpec } from './config.js';
+import type { Hook } from './hook.js';
+import { JobHook } from './job.js';
+import { PrometheusHook } from './prometheus.js';
+import { HookList, type HookListOptions } from './runner.js';
+import { TrafficColourHook } from './traffic-colour.js';
 import type { HookRunner } from './types.js';
 
 export type { HookContext, HookRunner, OnHookFailure, PostCheckResult } from './types.js';
+export { HookList, type HookListOptions } from './runner.js';
+export { HOOK_TYPES, COMPARISONS, DEFAULT_HOOK_TIMEOUT_MS, type HookSpec } from './config.js';
+export { TEMPLATE_VARIABLES, renderTemplate } from './template.js';
+export { HOOK_LABEL, jobName } from './job.js';
 
 export interface HookConfigOptions {
   /** Directory that relative paths in hook configs (Job templates) are resolved against. */
@@ -15,16 +24,20 @@ export interface HookConfigOptions {
 }
 
 /** No hooks configured: post-checks pass with no results. */
-export const noHooks: HookRunner = { count: 0, run: () => Promise.resolve([]) };
+export const noHooks: HookRunner = new HookList([]);
+
+function hookOf(spec: HookSpec): Hook {
+  switch (spec.type) {
+    case 'traffic-colour': return new TrafficColourHook(spec);
+    case 'prometheus': return new PrometheusHook(spec);
+    case 'job': return new JobHook(spec);
+  }
+}
 
 /**
- * Validates the `hooks:` list and returns its runner. Throws CONFIG_INVALID naming the hook.
- * Hook types are added by the post-hooks work; until then only an empty list is valid.
+ * Validates the `hooks:` list (types, comparisons, URLs, placeholders, Job templates read now) and
+ * returns its runner, a `HookList`. Throws CONFIG_INVALID naming the hook.
  */
-export function createHookRunner(raw: unknown, opts: HookConfigOptions): HookRunner {
-  const where = opts.where ?? 'hooks';
-  if (raw === undefined || raw === null) return noHooks;
-  if (!Array.isArray(raw)) throw new RelayError('CONFIG_INVALID', `${where} must be a list`);
-  if (raw.length === 0) return noHooks;
-  throw new RelayError('CONFIG_INVALID', `${where}[0]: no hook types are available in this build`);
+export function createHookRunner(raw: unknown, opts: HookConfigOptions, runner: HookListOptions = {}): HookList {
+  return new HookList(parseHookSpecs(raw, opts.baseDir, opts.where ?? 'hooks').map(hookOf), runner);
 }
