@@ -1,3 +1,5 @@
+import { printableMessage } from './printable.js';
+
 /**
  * Every refusal rollout-relay makes carries one of these stable codes. Callers (CLI exit codes,
  * controller retry decisions, status ConfigMap messages) branch on `code`, never on the message.
@@ -19,6 +21,7 @@ export const ERROR_CODES = [
   'TOO_LARGE',
   'UNSUPPORTED_FORMAT',
   'MALFORMED',
+  'INVALID_NAME',
   // keys and policy
   'KEY_INVALID',
   'POLICY_INVALID',
@@ -64,9 +67,9 @@ export function isRelayError(err: unknown, code?: RelayErrorCode): err is RelayE
   return err instanceof RelayError && (code === undefined || err.code === code);
 }
 
-/** The one-line form the CLI prints on stderr: `error <CODE>: <message>`. */
+/** The form the CLI prints on stderr: `error <CODE>: <message>`, untrusted text in it escaped. */
 export function formatError(err: unknown): string {
-  if (err instanceof RelayError) return `error ${err.code}: ${err.message}`;
+  if (err instanceof RelayError) return `error ${err.code}: ${printableMessage(err.message)}`;
   const message = err instanceof Error ? err.message : String(err);
-  return `error INTERNAL: ${message}`;
+  return `error INTERNAL: ${printableMessage(message)}`;
 }

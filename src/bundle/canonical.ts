@@ -41,22 +41,29 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * Deepest nesting of arrays and objects a manifest may have. Real objects (CRD schemas included) stay
+ * far below; deeper input is refused as MALFORMED instead of overflowing the stack.
+ */
+export const MAX_MANIFEST_NESTING = 512;
+
 /** Deep copy that accepts only JSON values (no Dates, Maps, undefined, NaN) and sorts object keys. */
-export function toCanonicalJson(value: unknown, path = '$'): JsonValue {
+export function toCanonicalJson(value: unknown, path = '$', depth = 0): JsonValue {
+  if (depth > MAX_MANIFEST_NESTING) throw new RelayError('MALFORMED', `${path.slice(0, 80)}…: nests deeper than ${MAX_MANIFEST_NESTING} levels; refused`);
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new RelayError('MALFORMED', `${path}: ${value} is not a JSON number`);
     return value === 0 ? 0 : value; // -0 has no JSON form of its own
 
   }
-  if (Array.isArray(value)) return value.map((v, i) => toCanonicalJson(v, `${path}[${i}]`));
+  if (Array.isArray(value)) return value.map((v, i) => toCanonicalJson(v, `${path}[${i}]`, depth + 1));
   if (isPlainObject(value)) {
     const out: Record<string, JsonValue> = {};
     for (const key of Object.keys(value).sort()) {
       const v = value[key];
       if (v === undefined) continue;
       // defineProperty: a "__proto__" key stays data and never becomes the prototype.
-      Object.defineProperty(out, key, { value: toCanonicalJson(v, `${path}.${key}`), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, { value: toCanonicalJson(v, `${path}.${key}`, depth + 1), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }

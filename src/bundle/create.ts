@@ -4,7 +4,8 @@ import { basename, dirname, join, relative } from 'node:path';
 import { RelayError } from '../errors.js';
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version.js';
 import { canonicaliseObject, objectIdentity } from './canonical.js';
-import { BUNDLE_FORMAT_VERSION, INDEX_PATH, serializeIndex } from './index-file.js';
+import { printable } from '../printable.js';
+import { APPLICATION_ID, bundleIndexSchema, BUNDLE_FORMAT_VERSION, formatZodIssues, INDEX_PATH, serializeIndex } from './index-file.js';
 import { parseManifestText, stringifyManifest } from './manifest-yaml.js';
 import { sortForApply } from './order.js';
 import { tarChunks, type TarFile } from './tar-writer.js';
@@ -81,8 +82,18 @@ export function fileEntry(f: TarFile): BundleFile {
 }
 
 function isoSeconds(d: Date): string {
-  if (Number.isNaN(d.getTime())) throw new RelayError('USAGE', 'invalid date');
+  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1970 || d.getUTCFullYear() > 9999) throw new RelayError('USAGE', `date ${String(d)} is outside 1970–9999`);
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Refuses an application id that could never be applied (status ConfigMap name, prototype keys). */
+export function checkApplicationId(application: string): void {
+  if (!APPLICATION_ID.test(application)) {
+    throw new RelayError(
+      'INVALID_NAME',
+      `application ${JSON.stringify(printable(application.slice(0, 120)))} is not "<namespace>/<name>" in lower-case DNS-1123 form (letters a-z, digits, "-", "." in the name); pick valid --namespace and --name`,
+    );
+  }
 }
 
 /** index.json content for a set of files. */
@@ -92,14 +103,16 @@ export function buildIndex(meta: BundleMetaOptions, files: BundleFile[]): Bundle
   if (expiresAt.getTime() <= createdAt.getTime()) throw new RelayError('USAGE', 'the bundle would expire before it was created; use a positive --expires-in');
   const sequence = meta.sequence ?? Math.floor(createdAt.getTime() / 1000);
   if (!Number.isSafeInteger(sequence) || sequence < 0) throw new RelayError('USAGE', `sequence ${sequence} must be a non-negative integer`);
+  const application = meta.application ?? `${meta.source.namespace}/${meta.source.name}`;
+  checkApplicationId(application);
   const source: BundleSource = { cluster: meta.source.cluster, namespace: meta.source.namespace, kind: meta.source.kind, name: meta.source.name };
   if (meta.source.revision !== undefined) source.revision = meta.source.revision;
   if (meta.source.podTemplateHash !== undefined) source.podTemplateHash = meta.source.podTemplateHash;
   if (meta.source.commit !== undefined) source.commit = meta.source.commit;
-  return {
+  const index: BundleIndex = {
     formatVersion: BUNDLE_FORMAT_VERSION,
     producer: meta.producer ?? { name: PRODUCER_NAME, version: PRODUCER_VERSION },
-    application: meta.application ?? `${meta.source.namespace}/${meta.source.name}`,
+    application,
     source,
     sequence,
     createdAt: isoSeconds(createdAt),
@@ -107,6 +120,10 @@ export function buildIndex(meta: BundleMetaOptions, files: BundleFile[]): Bundle
     targets: [...new Set(meta.targets ?? [])].sort(),
     files,
   };
+  // Never write what a reader would refuse (control characters in a cluster name, too many targets).
+  const check = bundleIndexSchema.safeParse({ ...index, files: [] });
+  if (!check.success) throw new RelayError('USAGE', `the bundle metadata is invalid: ${formatZodIssues(check.error)}`);
+  return index;
 }
 
 /** Builds a deterministic bundle in memory: same objects and metadata give the same bytes everywhere. */

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { RelayError } from '../errors.js';
+import { boundedArray, formatZodIssues, parseJsonBounded } from './bounded-json.js';
 import { SHA256_HEX } from './digest.js';
+import { parseUtcTimestamp } from './timestamp.js';
 import type { BundleIndex, BundleMetadata } from './types.js';
+
+export { formatZodIssues };
 
 /** Bundle format written by this version. Readers refuse any other major version. */
 export const BUNDLE_FORMAT_VERSION = '1.0';
@@ -16,11 +20,22 @@ export const MANIFEST_DIR = 'manifests/';
 /** File names the writer produces and the reader accepts under manifests/. */
 export const MANIFEST_NAME = /^manifests\/[a-z0-9][a-z0-9._~-]*\.yaml$/;
 
-const isoTimestamp = z.string().refine((s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(s) && !Number.isNaN(Date.parse(s)), {
-  message: 'must be an RFC 3339 UTC timestamp like 2026-01-02T03:04:05Z',
-});
-const name = z.string().min(1).max(253);
+/**
+ * An application id: `<namespace>/<name>`, both lower-case DNS-1123 (namespace a label, name a
+ * subdomain short enough for its status ConfigMap `rollout-relay-status-<name>`). Anything else
+ * (`__proto__`, spaces, escapes) could never be applied and is refused up front.
+ */
+export const APPLICATION_ID = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z0-9]([-a-z0-9.]{0,230}[a-z0-9])?$/;
+/** Most target clusters one bundle may name. */
+export const MAX_TARGETS = 256;
 
+const isoTimestamp = z.string().refine((s) => parseUtcTimestamp(s) !== undefined, {
+  message: 'must be an RFC 3339 UTC timestamp of a real date and time, like 2026-01-02T03:04:05Z',
+});
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+const text = (max: number) => z.string().max(max).regex(NO_CONTROL, 'must not contain control characters');
+const name = text(253).min(1);
 const fileSchema = z.strictObject({
   path: z.string().regex(MANIFEST_NAME, 'must be manifests/<name>.yaml'),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
@@ -30,63 +45,71 @@ const fileSchema = z.strictObject({
 /** Unknown fields are kept (a later minor version may add some); known ones are checked strictly. */
 export const bundleIndexSchema = z.looseObject({
   formatVersion: z.string().regex(/^\d+\.\d+$/),
-  producer: z.looseObject({ name, version: z.string().min(1) }),
-  application: name.max(512),
+  producer: z.looseObject({ name, version: text(253).min(1) }),
+  application: z.string().max(512).regex(APPLICATION_ID, 'must be "<namespace>/<name>" in lower-case DNS-1123 form'),
   source: z.looseObject({
     cluster: name,
     namespace: name,
     kind: name,
     name,
-    revision: z.string().optional(),
-    podTemplateHash: z.string().optional(),
-    commit: z.string().optional(),
+    revision: text(253).optional(),
+    podTemplateHash: text(253).optional(),
+    commit: text(253).optional(),
   }),
   sequence: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   createdAt: isoTimestamp,
   expiresAt: isoTimestamp,
-  targets: z.array(name),
-  files: z.array(fileSchema),
+  targets: boundedArray(name, MAX_TARGETS),
+  // Elements are checked one by one in parseIndex, stopping at the first bad one.
+  files: z.array(z.unknown()),
 });
-
-export function formatZodIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
-}
 
 /** Throws UNSUPPORTED_FORMAT for an unknown major version, so an old reader never misreads a new bundle. */
 export function checkFormatVersion(version: unknown, where: string): void {
   const major = typeof version === 'string' ? /^(\d+)\./.exec(version)?.[1] : undefined;
   if (major === undefined) {
-    throw new RelayError('MALFORMED', `${where}: format version ${JSON.stringify(version)} is not "<major>.<minor>"`);
+    const shown = typeof version === 'string' ? JSON.stringify(version.slice(0, 40)) : typeof version;
+    throw new RelayError('MALFORMED', `${where}: format version ${shown} is not "<major>.<minor>"`);
   }
   if (Number(major) !== BUNDLE_FORMAT_MAJOR) {
     throw new RelayError(
       'UNSUPPORTED_FORMAT',
-      `${where}: bundle format version ${version} is not supported (this rollout-relay reads ${BUNDLE_FORMAT_MAJOR}.x); upgrade rollout-relay or re-create the bundle`,
+      `${where}: bundle format version ${String(version).slice(0, 40)} is not supported (this rollout-relay reads ${BUNDLE_FORMAT_MAJOR}.x); upgrade rollout-relay or re-create the bundle`,
     );
   }
 }
 
-/** Parses and validates index.json bytes. */
-export function parseIndex(bytes: Uint8Array): BundleIndex {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (err) {
-    throw new RelayError('MALFORMED', 'index.json is not valid UTF-8 JSON; the bundle is damaged, re-create it', { cause: err });
-  }
+export interface IndexParseOptions {
+  /** Most files index.json may list. Default: 100,000 (the reader's maxEntries). */
+  maxFiles?: number;
+}
+
+/**
+ * Parses and validates index.json bytes within a bound that does not grow with hostile content:
+ * nesting and value count are checked before parsing, the file list's length before its elements,
+ * and validation stops at the first bad file.
+ */
+export function parseIndex(bytes: Uint8Array, options: IndexParseOptions = {}): BundleIndex {
+  const maxFiles = options.maxFiles ?? 100_000;
+  const raw = parseJsonBounded(bytes, 'index.json', { maxDepth: 64, maxValues: 5 * maxFiles + 10_000 });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new RelayError('MALFORMED', 'index.json is not a JSON object; the bundle is damaged, re-create it');
   }
   checkFormatVersion((raw as { formatVersion?: unknown }).formatVersion, 'index.json');
+  const files = (raw as { files?: unknown }).files;
+  if (Array.isArray(files) && files.length > maxFiles) {
+    throw new RelayError('TOO_LARGE', `index.json lists ${files.length} files, above the ${maxFiles} limit; refused`);
+  }
   const parsed = bundleIndexSchema.safeParse(raw);
   if (!parsed.success) throw new RelayError('MALFORMED', `index.json is invalid: ${formatZodIssues(parsed.error)}`);
-  const index = parsed.data as BundleIndex;
   const seen = new Set<string>();
-  for (const f of index.files) {
-    if (seen.has(f.path)) throw new RelayError('MALFORMED', `index.json lists ${f.path} twice`);
-    seen.add(f.path);
-  }
-  return index;
+  parsed.data.files.forEach((f, i) => {
+    const file = fileSchema.safeParse(f);
+    if (!file.success) throw new RelayError('MALFORMED', `index.json is invalid: files.${i}: ${formatZodIssues(file.error)}`);
+    if (seen.has(file.data.path)) throw new RelayError('MALFORMED', `index.json lists ${file.data.path} twice`);
+    seen.add(file.data.path);
+  });
+  return parsed.data as BundleIndex;
 }
 
 /** The metadata the signed predicate repeats: everything but the file list, in a fixed key order. */

@@ -23,7 +23,11 @@ export {
   serializeIndex,
   checkFormatVersion,
   formatZodIssues,
+  APPLICATION_ID,
+  MAX_TARGETS,
 } from './index-file.js';
+export { checkJsonBounds, parseJsonBounded, type JsonBounds } from './bounded-json.js';
+export { parseRfc3339, parseUtcTimestamp } from './timestamp.js';
 export { parseManifestText, stringifyManifest, parseBundleManifest } from './manifest-yaml.js';
 export {
   buildIndex,

@@ -1,6 +1,7 @@
 import { Document, isScalar, parseAllDocuments, Scalar, visit, type DocumentOptions, type ParseOptions, type SchemaOptions, type ToStringOptions } from 'yaml';
 import { RelayError } from '../errors.js';
-import { toCanonicalJson } from './canonical.js';
+import { checkJsonBounds } from './bounded-json.js';
+import { MAX_MANIFEST_NESTING, toCanonicalJson } from './canonical.js';
 import type { JsonValue, KubeObject } from './types.js';
 
 const DROPPED_TAGS = ['timestamp', 'binary', 'omap', 'pairs', 'set'].map((t) => `tag:yaml.org,2002:${t}`);
@@ -46,13 +47,19 @@ export function parseManifestText(text: string, fileName: string): unknown[] {
   const out: unknown[] = [];
   let values: unknown[];
   if (fileName.endsWith('.json')) {
+    checkJsonBounds(Buffer.from(text, 'utf8'), fileName, { maxDepth: MAX_MANIFEST_NESTING, maxValues: Number.MAX_SAFE_INTEGER });
     try {
       values = [JSON.parse(text)];
     } catch (err) {
       throw new RelayError('MALFORMED', `${fileName}: not valid JSON (${(err as Error).message})`, { cause: err });
     }
   } else {
-    const docs = parseAllDocuments(text, SCHEMA);
+    let docs: ReturnType<typeof parseAllDocuments>;
+    try {
+      docs = parseAllDocuments(text, SCHEMA);
+    } catch (err) {
+      throw new RelayError('MALFORMED', `${fileName}: ${err instanceof RangeError ? `nests too deeply (${MAX_MANIFEST_NESTING} levels at most)` : (err as Error).message}`, { cause: err });
+    }
     if (!Array.isArray(docs)) throw new RelayError('MALFORMED', `${fileName}: not a YAML stream`);
     values = docs.map((doc, i) => {
       const first = doc.errors[0];
@@ -60,7 +67,8 @@ export function parseManifestText(text: string, fileName: string): unknown[] {
       try {
         return doc.toJS({ maxAliasCount: 100 }) as unknown;
       } catch (err) {
-        throw new RelayError('MALFORMED', `${fileName}: document ${i + 1}: ${(err as Error).message}`, { cause: err });
+        const why = err instanceof RangeError ? `nests too deeply (${MAX_MANIFEST_NESTING} levels at most)` : (err as Error).message;
+        throw new RelayError('MALFORMED', `${fileName}: document ${i + 1}: ${why}`, { cause: err });
       }
     });
   }

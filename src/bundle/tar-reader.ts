@@ -147,6 +147,8 @@ interface Entry {
   padding: number;
   hash: Hash;
   chunks: Buffer[] | undefined;
+  /** index.json of a known-size bundle: its bytes land here directly (one copy, no concat). */
+  into: Buffer | undefined;
   listed: BundleFile | undefined;
 }
 
@@ -185,7 +187,8 @@ export class BundleTarParser {
         const n = Math.min(this.entry.remaining, chunk.length - pos);
         const part = chunk.subarray(pos, pos + n);
         this.entry.hash.update(part);
-        if (this.entry.chunks) this.entry.chunks.push(Buffer.from(part));
+        if (this.entry.into) part.copy(this.entry.into, this.entry.size - this.entry.remaining);
+        else if (this.entry.chunks) this.entry.chunks.push(Buffer.from(part));
         this.entry.remaining -= n;
         pos += n;
         if (this.entry.remaining === 0) this.finishEntry();
@@ -256,6 +259,8 @@ export class BundleTarParser {
       padding: paddingFor(h.size),
       hash: createHash('sha256'),
       chunks: isIndex || this.keepManifests ? [] : undefined,
+      // The declared size was checked against the file's real size above, so this allocates nothing the file does not hold.
+      into: isIndex && this.totalSize !== undefined ? Buffer.allocUnsafe(h.size) : undefined,
       listed,
     };
     if (h.size === 0) this.finishEntry();
@@ -267,8 +272,8 @@ export class BundleTarParser {
     this.padding = e.padding;
     const digest = e.hash.digest('hex');
     if (!e.listed) {
-      this.indexBytes = Buffer.concat(e.chunks!);
-      this.index = parseIndex(this.indexBytes);
+      this.indexBytes = e.into ?? Buffer.concat(e.chunks!);
+      this.index = parseIndex(this.indexBytes, { maxFiles: this.limits.maxEntries });
       if (this.index.files.length > this.limits.maxEntries) {
         throw new RelayError('TOO_LARGE', `index.json lists ${this.index.files.length} files, above the ${this.limits.maxEntries} limit; refused`);
       }

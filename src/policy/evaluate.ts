@@ -17,10 +17,10 @@ const short = (id: string) => (id ? id.slice(0, 16) : '(no keyid)');
 
 /**
  * Counts verified signatures against the policy: distinct, non-revoked keys allowed for the bundle's
- * source cluster and the target. Throws the most specific code when fewer than `threshold` count:
+ * source cluster and the target (each skipped when not given). Throws the most specific code when fewer than `threshold` count:
  * BAD_SIGNATURE > UNKNOWN_KEY (revoked) > TARGET_NOT_ALLOWED > SOURCE_NOT_ALLOWED > UNKNOWN_KEY > THRESHOLD_NOT_MET.
  */
-export function decideSignatures(checks: readonly SignatureCheck[], policy: TrustPolicy, context: { source: string; target?: string }): SignatureDecision {
+export function decideSignatures(checks: readonly SignatureCheck[], policy: TrustPolicy, context: { source?: string; target?: string }): SignatureDecision {
   const counted = new Map<string, PolicyKey>();
   const ignored: SignatureDecision['ignored'] = [];
   const reasons = { bad: [] as string[], revoked: [] as string[], target: [] as string[], source: [] as string[], unknown: [] as string[] };
@@ -44,7 +44,7 @@ export function decideSignatures(checks: readonly SignatureCheck[], policy: Trus
     } else if (context.target !== undefined && key.targets && !key.targets.includes(context.target)) {
       reasons.target.push(`${key.name} may sign for ${key.targets.join(', ')}`);
       ignored.push({ keyid: c.keyid, reason: `key not allowed for target ${context.target}` });
-    } else if (key.sources && !key.sources.includes(context.source)) {
+    } else if (context.source !== undefined && key.sources && !key.sources.includes(context.source)) {
       reasons.source.push(`${key.name} may sign from ${key.sources.join(', ')}`);
       ignored.push({ keyid: c.keyid, reason: `key not allowed for source ${context.source}` });
     } else {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJsonBounded } from '../bundle/bounded-json.js';
 import { bundleIndexSchema, checkFormatVersion, formatZodIssues, indexMetadata } from '../bundle/index-file.js';
 import type { BundleIndex, BundleMetadata } from '../bundle/types.js';
 import { RelayError } from '../errors.js';
@@ -31,19 +32,21 @@ export function serializeStatement(s: BundleStatement): Buffer {
 const predicateSchema = bundleIndexSchema.omit({ files: true });
 const statementSchema = z.looseObject({
   _type: z.literal(STATEMENT_TYPE),
-  subject: z.array(z.looseObject({ name: z.string(), digest: z.looseObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }) })).length(1),
+  // Length first: a huge subject array is one issue, not one per element.
+  subject: z.array(z.unknown()).length(1).pipe(z.array(z.looseObject({ name: z.string().max(1024), digest: z.looseObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }) }))),
   predicateType: z.string(),
   predicate: z.record(z.string(), z.unknown()),
 });
 
-/** Parses a verified payload. Only call it on bytes whose signature has been checked. */
+/** Bounds for a statement: ours has a few dozen values; unknown predicate fields get some room. */
+export const STATEMENT_JSON_BOUNDS = { maxDepth: 32, maxValues: 10_000 };
+
+/**
+ * Parses a verified payload. Only call it on bytes whose signatures have been checked; it is bounded
+ * all the same (a trusted signer's tooling can still be wrong).
+ */
 export function parseStatement(payload: Buffer): BundleStatement {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-  } catch (err) {
-    throw new RelayError('MALFORMED', 'the signed payload is not JSON', { cause: err });
-  }
+  const raw = parseJsonBounded(payload, 'the signed payload', STATEMENT_JSON_BOUNDS);
   const s = statementSchema.safeParse(raw);
   if (!s.success) throw new RelayError('MALFORMED', `the signed payload is not an in-toto Statement v1 for one bundle: ${formatZodIssues(s.error)}`);
   if (s.data.predicateType !== BUNDLE_PREDICATE_TYPE) {

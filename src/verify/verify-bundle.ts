@@ -74,18 +74,11 @@ function sameMetadata(a: BundleMetadata, b: BundleMetadata): boolean {
 export async function verifyBundleSource(source: ByteSource, totalSize: number | undefined, envelope: Envelope, options: VerifyOptions): Promise<VerifiedBundle> {
   const { policy, target } = options;
   const { payload, checks } = checkEnvelopeSignatures(envelope, policy.keys);
-  let statement: BundleStatement | undefined;
-  let parseError: unknown;
-  try {
-    statement = parseStatement(payload);
-  } catch (err) {
-    parseError = err;
-  }
-  if (!statement) {
-    // Report a signature problem before a payload problem: an altered payload fails its signatures.
-    decideSignatures(checks, policy, { source: '', ...(target !== undefined ? { target } : {}) });
-    throw parseError;
-  }
+  // Enough trusted keys must have signed these exact bytes before any deep work on them (the source
+  // cluster is inside the payload, so it is checked once the payload is parsed). An altered or
+  // hostile payload thus costs one hash and a few signature checks, and reports the signature problem.
+  decideSignatures(checks, policy, target !== undefined ? { target } : {});
+  const statement = parseStatement(payload);
   const meta = statement.predicate;
   const decision = decideSignatures(checks, policy, { source: meta.source.cluster, ...(target !== undefined ? { target } : {}) });
   checkBundleMetadata(meta, { ...(target !== undefined ? { target } : {}), ...(options.now ? { now: options.now } : {}) });

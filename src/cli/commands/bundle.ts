@@ -4,6 +4,7 @@ import {
   createBundle,
   formatDigest,
   inspectBundle,
+  parseRfc3339,
   loadManifestDir,
   parseDuration,
   writeFileAtomic,
@@ -12,6 +13,7 @@ import {
 } from '../../bundle/index.js';
 import { readBoundedFile, MAX_KEY_FILE_BYTES } from '../../bounded-file.js';
 import { RelayError } from '../../errors.js';
+import { printable, shown } from '../../printable.js';
 import { JsonFileSequenceStore, loadTrustPolicy, policyFromPublicKeys, type TrustPolicy } from '../../policy/index.js';
 import { keySigner, loadPrivateKey, toSigstoreBundle } from '../../signing/index.js';
 import { signBundleFile, verifyBundleFile, type VerifiedBundle } from '../../verify/index.js';
@@ -40,11 +42,22 @@ interface CreateOptions {
   json?: boolean;
 }
 
+/** --created-at: epoch seconds or an RFC 3339 time of a real date (no roll-over of 02-31 or 24:00). */
 function parseCreatedAt(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
-  const d = /^\d+$/.test(value) ? new Date(Number(value) * 1000) : new Date(value);
-  if (Number.isNaN(d.getTime())) throw new RelayError('USAGE', `--created-at ${value} is neither RFC 3339 nor epoch seconds`);
-  return d;
+  const ms = /^\d{1,12}$/.test(value) ? Number(value) * 1000 : parseRfc3339(value);
+  if (ms === undefined) throw new RelayError('USAGE', `--created-at ${printable(value)} is neither an RFC 3339 time of a real date (2026-01-02T03:04:05Z) nor epoch seconds`);
+  return new Date(ms);
+}
+
+/**
+ * SOURCE_DATE_EPOCH (reproducible-builds.org): the commit time in epoch seconds, set by build
+ * pipelines so outputs are byte-identical. It pins createdAt only when --created-at is absent.
+ */
+export function sourceDateEpoch(value: string | undefined): Date | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,12}$/.test(value)) throw new RelayError('USAGE', `SOURCE_DATE_EPOCH=${printable(value.slice(0, 40))} is not a non-negative integer of seconds since the epoch`);
+  return new Date(Number(value) * 1000);
 }
 
 async function runCreate(opts: CreateOptions): Promise<void> {
@@ -52,11 +65,21 @@ async function runCreate(opts: CreateOptions): Promise<void> {
   if (objects.length === 0) throw new RelayError('USAGE', `no manifests (*.yaml, *.yml, *.json) found under ${opts.from}`);
   let sequence: number | undefined;
   if (opts.sequence !== undefined) {
-    if (!/^\d{1,15}$/.test(opts.sequence)) throw new RelayError('USAGE', `--sequence ${opts.sequence} must be a non-negative integer`);
+    if (!/^\d{1,15}$/.test(opts.sequence)) throw new RelayError('USAGE', `--sequence ${printable(opts.sequence)} must be a non-negative integer`);
     sequence = Number(opts.sequence);
   }
-  const createdAt = parseCreatedAt(opts.createdAt) ?? new Date();
+  const now = new Date();
+  // The CLI is the boundary that reads the environment; the bundle module only gets a Date.
+  const pinned = parseCreatedAt(opts.createdAt) ?? sourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
+  const createdAt = pinned ?? now;
   const expiresAt = new Date(createdAt.getTime() + (opts.expiresIn !== undefined ? parseDuration(opts.expiresIn) : DEFAULT_EXPIRY_MS));
+  if (expiresAt.getTime() <= now.getTime()) {
+    // A pinned creation time (an old commit's SOURCE_DATE_EPOCH) plus the validity is already past.
+    throw new RelayError(
+      'EXPIRED',
+      `the bundle would be born expired: created ${createdAt.toISOString()} + ${opts.expiresIn ?? '30d'} = ${expiresAt.toISOString()}, before now; pass a longer --expires-in or a later --created-at/SOURCE_DATE_EPOCH`,
+    );
+  }
   const meta: BundleMetaOptions = {
     source: {
       cluster: opts.sourceCluster,
@@ -74,7 +97,12 @@ async function runCreate(opts: CreateOptions): Promise<void> {
   };
   const created = createBundle(objects, meta);
   await writeFileAtomic(opts.out, [created.bytes]);
-  for (const d of created.dropped) process.stderr.write(`dropped ${d}\n`);
+  for (const d of created.dropped) process.stderr.write(`dropped ${shown(d)}\n`);
+  if (pinned && sequence === undefined) {
+    process.stderr.write(
+      `note: sequence ${created.index.sequence} is the pinned creation time; a rebuild of the same commit gets the same sequence (verify refuses it as a replay where it was accepted), an older commit a lower one (ROLLBACK); pass --sequence to promote it anyway\n`,
+    );
+  }
   if (opts.json) {
     process.stdout.write(JSON.stringify({ digest: formatDigest(created.digest), path: opts.out, size: created.bytes.length, objects: created.objects.length, dropped: created.dropped, index: { ...created.index, files: undefined } }, null, 2) + '\n');
   } else {
@@ -112,12 +140,12 @@ interface VerifyCliOptions {
 }
 
 export function verifySummary(v: VerifiedBundle): string {
-  const signers = v.keyIds.map((id, i) => `${id.slice(0, 16)} (${v.keyNames[i]})`).join(', ');
+  const signers = v.keyIds.map((id, i) => `${id.slice(0, 16)} (${shown(v.keyNames[i])})`).join(', ');
   const seq = v.sequenceCheck === 'passed'
     ? `sequence ${v.index.sequence} checked (previous ${v.previousSequence ?? 'none'})`
     : `sequence ${v.index.sequence} NOT checked (no --state given)`;
-  const target = v.targetCheck === 'passed' ? `target ${v.target} allowed` : 'target NOT checked (no --target given)';
-  return `verified ${formatDigest(v.digest)} ${v.index.application} signed by ${signers}, threshold ${v.keyIds.length}/${v.threshold}; ${target}; ${seq}; expires ${v.index.expiresAt}`;
+  const target = v.targetCheck === 'passed' ? `target ${shown(v.target)} allowed` : 'target NOT checked (no --target given)';
+  return `verified ${formatDigest(v.digest)} ${shown(v.index.application)} signed by ${signers}, threshold ${v.keyIds.length}/${v.threshold}; ${target}; ${seq}; expires ${v.index.expiresAt}`;
 }
 
 async function runVerify(opts: VerifyCliOptions): Promise<void> {
@@ -155,17 +183,19 @@ async function runInspect(file: string, opts: { json?: boolean }): Promise<void>
     process.stdout.write(JSON.stringify({ trusted: false, digest: formatDigest(r.digest), size: r.size, ...r.index, files: undefined, objects: r.objects }, null, 2) + '\n');
     return;
   }
+  // Everything below comes from an unverified file: every string is escaped before it reaches the terminal.
   const i = r.index;
+  const src = i.source;
   const lines = [
-    `bundle      ${file} (UNVERIFIED: inspect checks structure and file digests, not signatures)`,
+    `bundle      ${shown(file)} (UNVERIFIED: inspect checks structure and file digests, not signatures)`,
     `digest      ${formatDigest(r.digest)}  ${r.size} bytes`,
-    `format      ${i.formatVersion} by ${i.producer.name} ${i.producer.version}`,
-    `application ${i.application}  sequence ${i.sequence}`,
-    `source      ${i.source.cluster} ${i.source.kind} ${i.source.namespace}/${i.source.name}${i.source.revision ? ` revision ${i.source.revision}` : ''}${i.source.podTemplateHash ? ` hash ${i.source.podTemplateHash}` : ''}${i.source.commit ? ` commit ${i.source.commit}` : ''}`,
-    `created     ${i.createdAt}  expires ${i.expiresAt}`,
-    `targets     ${i.targets.length ? i.targets.join(', ') : '(any)'}`,
+    `format      ${shown(i.formatVersion)} by ${shown(i.producer.name)} ${shown(i.producer.version)}`,
+    `application ${shown(i.application)}  sequence ${i.sequence}`,
+    `source      ${shown(src.cluster)} ${shown(src.kind)} ${shown(src.namespace)}/${shown(src.name)}${src.revision ? ` revision ${shown(src.revision)}` : ''}${src.podTemplateHash ? ` hash ${shown(src.podTemplateHash)}` : ''}${src.commit ? ` commit ${shown(src.commit)}` : ''}`,
+    `created     ${shown(i.createdAt)}  expires ${shown(i.expiresAt)}`,
+    `targets     ${i.targets.length ? i.targets.map(shown).join(', ') : '(any)'}`,
     `objects     ${r.objects.length}`,
-    ...r.objects.map((o) => `  ${o.sha256.slice(0, 16)} ${String(o.size).padStart(8)}  ${o.apiVersion} ${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`),
+    ...r.objects.map((o) => `  ${o.sha256.slice(0, 16)} ${String(o.size).padStart(8)}  ${shown(o.apiVersion)} ${shown(o.kind)} ${o.namespace ? `${shown(o.namespace)}/` : ''}${shown(o.name)}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -188,7 +218,7 @@ export function registerBundle(program: Command): void {
     .option('--sequence <n>', 'monotonic sequence number for the application (default: creation time in epoch seconds)')
     .option('--target <cluster>', 'target cluster allowed to apply (repeatable; none = any)', collect, [])
     .option('--expires-in <duration>', 'validity, e.g. 24h, 7d (default 30d)')
-    .option('--created-at <time>', 'creation time (RFC 3339 or epoch seconds; default now) for reproducible bundles')
+    .option('--created-at <time>', 'creation time (RFC 3339 or epoch seconds) for reproducible bundles (default: $SOURCE_DATE_EPOCH, else now)')
     .option('--json', 'print digest and metadata as JSON')
     .action(runCreate);
 

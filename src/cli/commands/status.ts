@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { RelayError } from '../../errors.js';
+import { shown } from '../../printable.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, STATUS_CONFIGMAP_PREFIX, statusFromData, type StatusRecord } from '../../status/model.js';
 
 interface StatusCliOptions {
@@ -9,15 +10,19 @@ interface StatusCliOptions {
   json?: boolean;
 }
 
-interface Row {
+export interface Row {
   namespace: string;
   name: string;
   record: StatusRecord;
 }
 
-function table(rows: Row[]): string {
+/** The status table; every cell escaped for the terminal. Exported for tests. */
+export function statusTable(rows: Row[]): string {
   const head = ['NAMESPACE', 'NAME', 'STATUS', 'REVISION', 'SEQUENCE', 'DIGEST', 'FINISHED', 'MESSAGE'];
-  const body = rows.map((r) => [r.namespace, r.name, r.record.state, r.record.revision || '-', String(r.record.sequence), r.record.bundleDigest.slice(0, 19) || '-', r.record.finishedAt || '-', r.record.message.split('\n')[0]!.slice(0, 80)]);
+  // ConfigMap values are anyone's with write access to the namespace: escape them for the terminal.
+  const body = rows.map((r) =>
+    [r.namespace, r.name, r.record.state, r.record.revision || '-', String(r.record.sequence), r.record.bundleDigest.slice(0, 19) || '-', r.record.finishedAt || '-', r.record.message.split('\n')[0]!.slice(0, 80)].map(shown),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return [head, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
@@ -51,12 +56,12 @@ export function registerStatus(program: Command): void {
         .filter((r) => name === undefined || r.name === name)
         .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
       if (name !== undefined && rows.length === 0) {
-        throw new RelayError('USAGE', `no status ConfigMap ${STATUS_CONFIGMAP_PREFIX}${name} in ${opts.namespace ?? 'any namespace'} of context ${kc.getCurrentContext()}; nothing was promoted there yet`);
+        throw new RelayError('USAGE', `no status ConfigMap ${STATUS_CONFIGMAP_PREFIX}${shown(name)} in ${opts.namespace ?? 'any namespace'} of context ${kc.getCurrentContext()}; nothing was promoted there yet`);
       }
       if (opts.json) {
         process.stdout.write(JSON.stringify(rows.map((r) => ({ namespace: r.namespace, name: r.name, ...r.record }))) + '\n');
       } else {
-        process.stdout.write(rows.length ? table(rows) + '\n' : 'no rollout-relay status in this cluster\n');
+        process.stdout.write(rows.length ? statusTable(rows) + '\n' : 'no rollout-relay status in this cluster\n');
       }
     });
 }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { main } from '../../../src/cli/main.js';
 
 const BIN = fileURLToPath(new URL('../../../src/cli/bin.ts', import.meta.url));
 
@@ -18,4 +19,21 @@ export function runCli(args: string[], opts: { cwd?: string; input?: string } = 
     });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
+}
+
+/** Runs the CLI in-process, capturing stdout and stderr. */
+export async function runCliInProcess(...args: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const origOut = process.stdout.write.bind(process.stdout);
+  const origErr = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'rollout-relay', ...args]);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    process.stdout.write = origOut;
+    process.stderr.write = origErr;
+  }
 }
