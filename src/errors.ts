@@ -42,6 +42,11 @@ export const ERROR_CODES = [
   'PAUSED',
   'NOT_PAUSED',
   'DEADLINE_EXCEEDED',
+  // GitHub (design §7): source archives and promotion reports
+  'GITHUB_UNAUTHORIZED',
+  'GITHUB_NOT_FOUND',
+  'GITHUB_RATE_LIMITED',
+  'GITHUB_FAILED',
   // hooks, config, sandbox, CLI
   'HOOK_FAILED',
   'CONFIG_INVALID',

@@ -12,8 +12,10 @@ import {
   type BundleMetaOptions,
 } from '../../bundle/index.js';
 import { readBoundedFile, MAX_KEY_FILE_BYTES } from '../../bounded-file.js';
+import { githubEnv } from '../../config/github-env.js';
 import { RelayError } from '../../errors.js';
 import { printable, shown } from '../../printable.js';
+import { createGitHubClient, fetchGitHubManifests, isGitHubSource, parseGitHubSource } from '../../github/index.js';
 import { JsonFileSequenceStore, loadTrustPolicy, policyFromPublicKeys, type TrustPolicy } from '../../policy/index.js';
 import { keySigner, loadPrivateKey, toSigstoreBundle } from '../../signing/index.js';
 import { signBundleFile, verifyBundleFile, type VerifiedBundle } from '../../verify/index.js';
@@ -60,8 +62,25 @@ export function sourceDateEpoch(value: string | undefined): Date | undefined {
   return new Date(Number(value) * 1000);
 }
 
+/** Objects, commit and default name from a local directory or from `github:OWNER/REPO@REF[:PATH]`. */
+async function loadSource(from: string, commit: string | undefined): Promise<{ objects: unknown[]; commit?: string; name: string }> {
+  if (!isGitHubSource(from)) {
+    return { objects: await loadManifestDir(from), ...(commit !== undefined ? { commit } : {}), name: basename(resolve(from)) };
+  }
+  const src = parseGitHubSource(from);
+  const env = githubEnv();
+  const client = createGitHubClient({ ...(env.token ? { token: env.token } : {}), baseUrl: env.baseUrl, warn: (m) => process.stderr.write(`github: ${m}\n`) });
+  const got = await fetchGitHubManifests(client, src);
+  if (commit !== undefined && commit !== got.commit) {
+    throw new RelayError('USAGE', `--commit ${commit} contradicts the commit of ${from}, ${got.commit}; drop --commit (the archive's commit is recorded)`);
+  }
+  process.stderr.write(`read ${got.files.length} manifest files from ${from} at ${got.commit} (${got.archive.compressedBytes} bytes downloaded)\n`);
+  return { objects: got.objects, commit: got.commit, name: src.path.split('/').pop() || src.repo };
+}
+
 async function runCreate(opts: CreateOptions): Promise<void> {
-  const objects = await loadManifestDir(opts.from);
+  const loaded = await loadSource(opts.from, opts.commit);
+  const objects = loaded.objects;
   if (objects.length === 0) throw new RelayError('USAGE', `no manifests (*.yaml, *.yml, *.json) found under ${opts.from}`);
   let sequence: number | undefined;
   if (opts.sequence !== undefined) {
@@ -85,10 +104,10 @@ async function runCreate(opts: CreateOptions): Promise<void> {
       cluster: opts.sourceCluster,
       namespace: opts.namespace,
       kind: opts.kind,
-      name: opts.name ?? basename(resolve(opts.from)),
+      name: opts.name ?? loaded.name,
       ...(opts.revision !== undefined ? { revision: opts.revision } : {}),
       ...(opts.podTemplateHash !== undefined ? { podTemplateHash: opts.podTemplateHash } : {}),
-      ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+      ...(loaded.commit !== undefined ? { commit: loaded.commit } : {}),
     },
     ...(sequence !== undefined ? { sequence } : {}),
     createdAt,
@@ -206,7 +225,7 @@ export function registerBundle(program: Command): void {
   bundle
     .command('create')
     .description('canonicalise the manifests under DIR into a deterministic bundle tar; prints sha256:<hex>')
-    .requiredOption('--from <dir>', 'directory of YAML/JSON manifests (multi-document files too)')
+    .requiredOption('--from <dir|github:OWNER/REPO@REF[:PATH]>', 'directory of YAML/JSON manifests (multi-document files too), or a GitHub repository at a ref (token from GITHUB_TOKEN, API from GITHUB_API_URL); the commit is recorded')
     .requiredOption('--out <file>', 'bundle file to write, e.g. app.bundle.tar')
     .option('--source-cluster <cluster>', 'primary cluster the objects come from', 'primary')
     .option('--namespace <ns>', 'namespace of the source rollout', 'default')
@@ -214,7 +233,7 @@ export function registerBundle(program: Command): void {
     .option('--kind <kind>', 'kind of the source workload', 'Rollout')
     .option('--revision <r>', 'source revision')
     .option('--pod-template-hash <h>', 'source pod-template-hash')
-    .option('--commit <sha>', 'source commit, if known')
+    .option('--commit <sha>', 'source commit, if known (with github: it must match the archive)')
     .option('--sequence <n>', 'monotonic sequence number for the application (default: creation time in epoch seconds)')
     .option('--target <cluster>', 'target cluster allowed to apply (repeatable; none = any)', collect, [])
     .option('--expires-in <duration>', 'validity, e.g. 24h, 7d (default 30d)')
