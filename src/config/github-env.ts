@@ -1,4 +1,5 @@
 import { DEFAULT_GITHUB_API_URL } from '../github/client.js';
+import type { GitHubReportingSettings } from '../github/promotion-reporter.js';
 
 /** Where GitHub access comes from in the environment (the only place rollout-relay reads it). */
 export interface GitHubEnv {
@@ -13,4 +14,10 @@ export function githubEnv(tokenEnv = 'GITHUB_TOKEN', env: NodeJS.ProcessEnv = pr
   const token = env[tokenEnv]?.trim();
   const baseUrl = env.GITHUB_API_URL?.trim() || DEFAULT_GITHUB_API_URL;
   return { ...(token ? { token } : {}), baseUrl };
+}
+
+/** The RelayConfig's `github:` block resolved against the environment (token, API URL). */
+export function githubReportingSettings(github: { repo: string; tokenEnv: string; deployments: boolean }, env: NodeJS.ProcessEnv = process.env): GitHubReportingSettings {
+  const { token, baseUrl } = githubEnv(github.tokenEnv, env);
+  return { repo: github.repo, tokenEnv: github.tokenEnv, deployments: github.deployments, baseUrl, ...(token ? { token } : {}) };
 }

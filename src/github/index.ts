@@ -26,3 +26,4 @@ export {
   type PromotionReportConfig,
   type TargetReport,
 } from './report.js';
+export { composeObservers, GitHubPromotionReporter, type GitHubReportingSettings, type PromotionReport } from './promotion-reporter.js';

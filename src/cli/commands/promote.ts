@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { RelayError } from '../../errors.js';
 import { parseDuration } from '../../bundle/create.js';
 import type { PromotionResult, WorkloadRef } from '../../promote/types.js';
+import type { PromotionReport } from '../../github/promotion-reporter.js';
 
 interface PromoteCliOptions {
   config: string;
@@ -42,7 +43,22 @@ async function setup(configPath: string) {
   ]);
   const config = loadRelayConfig(configPath);
   const primary = loadKubeConfig({ ...(config.source.kubeconfig ? { kubeconfig: config.source.kubeconfig } : {}), ...(config.source.context ? { context: config.source.context } : {}) });
-  return { config, primary, promoter: new Promoter(config, { primary }) };
+  const reporter = await githubReporter(config.github);
+  return { config, primary, reporter, promoter: new Promoter(config, { primary, ...(reporter ? { observer: reporter.observer() } : {}) }) };
+}
+
+/** With a `github:` block, every promotion is reported on its commit (failures printed, never fatal). */
+async function githubReporter(github: { repo: string; tokenEnv: string; deployments: boolean } | undefined) {
+  if (!github) return undefined;
+  const [{ githubReportingSettings }, { GitHubPromotionReporter }] = await Promise.all([import('../../config/github-env.js'), import('../../github/promotion-reporter.js')]);
+  const line = (obj: object, msg: string) => process.stderr.write(`github: ${msg} ${JSON.stringify(obj)}\n`);
+  return new GitHubPromotionReporter(githubReportingSettings(github), { info: () => undefined, warn: line, error: line });
+}
+
+function githubSummary(reports: PromotionReport[]): string[] {
+  return reports.flatMap((r) => r.skipped
+    ? [`github: not reported (${r.skipped})`]
+    : r.targets.map((t) => `github: ${t.context} ${t.state} on ${r.commit?.slice(0, 12)}${t.code ? `: not reported, ${t.code}` : ` (status ${t.statusId}${t.deploymentId !== undefined ? `, deployment ${t.deploymentId}` : ''})`}`));
 }
 
 function summary(r: PromotionResult): string {
@@ -69,7 +85,7 @@ export function registerPromote(program: Command): void {
       const { namespace, name } = parseWorkloadArg(arg);
       const kind = parseKind(opts.kind);
       const timeoutFlag = opts.timeout !== undefined ? parseDuration(opts.timeout) : undefined;
-      const { config, promoter } = await setup(opts.config);
+      const { config, promoter, reporter } = await setup(opts.config);
       const timeoutMs = timeoutFlag ?? config.timeouts.promotionMs;
       const ref = await promoter.findWorkload(namespace, name, kind);
       if (opts.wait && !opts.bundle) {
@@ -83,7 +99,9 @@ export function registerPromote(program: Command): void {
         }
       }
       const result = await promoter.promote({ workload: ref }, { deadline: Date.now() + timeoutMs, ...(opts.bundle ? { bundlePath: opts.bundle } : {}) });
-      process.stdout.write((opts.json ? JSON.stringify(result) : summary(result)) + '\n');
+      const reports = reporter ? await reporter.flush() : undefined;
+      process.stdout.write((opts.json ? JSON.stringify(reports ? { ...result, github: reports } : result) : summary(result)) + '\n');
+      if (reports && !opts.json) process.stderr.write(githubSummary(reports).map((l) => `${l}\n`).join(''));
       const bad = result.targets.filter((t) => t.state !== 'completed');
       if (bad.length) {
         const first = bad[0]!;
