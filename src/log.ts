@@ -26,7 +26,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
         censor: '[redacted]',
       },
     },
-    opts.destination ?? pino.destination({ fd: 1, sync: false }),
+    opts.destination ?? pino.destination({ fd: 1, sync: true }),
   );
 }
 

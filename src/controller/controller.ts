@@ -7,6 +7,7 @@ import { judgeCompletion } from '../promote/completion.js';
 import type { CompletedRevision, PromotionResult } from '../promote/types.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, APPLICATION_ANNOTATION, statusFromData, type StatusRecord } from '../status/model.js';
 import { StatusWriter } from '../status/writer.js';
+import { SOURCE_CONFIGMAP_PREFIX, sourceRecordFromData } from '../promote/source-record.js';
 import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
 import { apiStatusCode } from '../cluster/api-errors.js';
 import type { ClusterTarget } from '../cluster/kubeconfig.js';
@@ -39,7 +40,7 @@ export interface ControllerOptions {
   metrics?: RelayMetrics;
   /** Holder identity in the Lease. Default: hostname + random suffix. */
   identity?: string;
-  /** Promotions of different applications running at once. Default: 4. */
+  /** Promotions of different applications running at once (mostly waiting on DR health). Default: 8. */
   concurrency?: number;
   /** Re-examine every selected workload this often (catches anything a watch missed). Default: 10 min. */
   resyncIntervalMs?: number;
@@ -83,6 +84,7 @@ export class Controller {
   private readonly primaryApi: UntypedObjectApi;
   private readonly workloadReflectors: Reflector<Workload>[] = [];
   private readonly eventReflectors: Reflector<EventObject>[] = [];
+  private readonly sourceReflectors: Reflector<ConfigMapObject>[] = [];
   private readonly statusReflectors = new Map<string, Reflector<ConfigMapObject>[]>();
   private readonly elector: LeaderElector | undefined;
   private leading: boolean;
@@ -103,7 +105,7 @@ export class Controller {
     this.identity = opts.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
     this.log = opts.log.child({ component: 'controller' });
     this.primaryApi = UntypedObjectApi.forKubeConfig(opts.primary);
-    this.concurrency = opts.concurrency ?? 4;
+    this.concurrency = opts.concurrency ?? 8;
     const le = opts.config.leaderElection;
     this.elector = le
       ? new LeaderElector(kubeLeaseStore(opts.primary, le.namespace, le.leaseName), {
@@ -134,11 +136,18 @@ export class Controller {
       // One watch per reason: field selectors cannot OR, and filtering server-side keeps Event lists small.
       for (const reason of watch.eventReasons) {
         const r = new Reflector<EventObject>(this.makeLW(this.opts.primary, { ...EVENTS, namespace: ns, fieldSelector: `reason=${reason}` }, `primary events ${reason} ${where}`));
-        r.on('add', (e) => this.onEvent(e));
+        // Events already there at the first list are old news: the start-up resync judges every workload anyway.
+        r.on('add', (e) => { if (r.synced) this.onEvent(e); });
         r.on('update', (e) => this.onEvent(e));
         this.watchErrors(r);
         this.eventReflectors.push(r);
       }
+      // The primary-side records: `resume` of a target that has no status in DR yet marks it pending here.
+      const src = new Reflector<ConfigMapObject>(this.makeLW(this.opts.primary, { ...CONFIGMAPS, namespace: ns, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` }, `primary source records ${where}`));
+      src.on('add', (cm) => this.onSourceRecord(cm));
+      src.on('update', (cm) => this.onSourceRecord(cm));
+      this.watchErrors(src);
+      this.sourceReflectors.push(src);
     }
     for (const t of this.opts.targets) {
       const list: Reflector<ConfigMapObject>[] = [];
@@ -179,7 +188,7 @@ export class Controller {
   }
 
   private allReflectors(): Reflector<Workload | EventObject | ConfigMapObject>[] {
-    return [...this.workloadReflectors, ...this.eventReflectors, ...[...this.statusReflectors.values()].flat()] as Reflector<Workload | EventObject | ConfigMapObject>[];
+    return [...this.workloadReflectors, ...this.eventReflectors, ...this.sourceReflectors, ...[...this.statusReflectors.values()].flat()] as Reflector<Workload | EventObject | ConfigMapObject>[];
   }
 
   private onStartedLeading(): void {
@@ -236,6 +245,7 @@ export class Controller {
   private async nudge(ref: { namespace: string; name: string }, reason: string, kinds: ('Rollout' | 'Deployment')[]): Promise<void> {
     const scope = this.opts.config.watch.namespaces;
     if (scope?.length && !scope.includes(ref.namespace)) return;
+    this.log.debug({ workload: `${ref.namespace}/${ref.name}`, reason }, 'hint');
     for (const kind of kinds) {
       const spec: CollectionSpec = kind === 'Rollout' ? ROLLOUTS : DEPLOYMENTS;
       try {
@@ -331,6 +341,24 @@ export class Controller {
     this.requeue(application, [target], 'resume');
   }
 
+  /** A source record in primary changed: a target marked `pending` there (resume before DR had a status) is promoted again. */
+  private onSourceRecord(cm: ConfigMapObject): void {
+    const name = cm.metadata?.name ?? '';
+    if (!name.startsWith(SOURCE_CONFIGMAP_PREFIX)) return;
+    const application = `${cm.metadata?.namespace}/${name.slice(SOURCE_CONFIGMAP_PREFIX.length)}`;
+    if (this.queue.isActive(application)) return;
+    let pending: string[];
+    try {
+      pending = Object.entries(sourceRecordFromData(cm.data).targets).filter(([, t]) => t.state === 'pending').map(([target]) => target);
+    } catch {
+      return;
+    }
+    const known = pending.filter((t) => this.opts.targets.some((x) => x.name === t));
+    if (known.length === 0) return;
+    this.log.info({ application, targets: known }, 'source record pending: promoting again');
+    this.requeue(application, known, 'resume');
+  }
+
   /** Queues the application's current completed revision again (resume, retry). */
   private requeue(application: string, targets: string[] | undefined, reason: string): void {
     const w = this.applications.get(application);
@@ -389,12 +417,11 @@ export class Controller {
       }
       if (leadership.aborted) return;
       const deadline = item.detectedAt + this.opts.config.timeouts.promotionMs;
-      log.info({ reason: item.reason, targets }, 'promoting');
+      log.info({ reason: item.reason, targets, detectedAt: item.detectedAt }, 'promoting');
       const req: CompletedRevision = { workload: item.workload, application: item.application, revision: item.revision, podTemplateHash: item.podTemplateHash };
       const all = targets.length === this.opts.targets.length;
       const result = await this.opts.promoter.promote(req, { deadline, signal: leadership, ...(all ? {} : { targets }) });
       remember = true;
-      this.opts.metrics?.recordPromotion(result);
       log.info({
         sequence: result.sequence, digest: result.bundleDigest, phaseDurations: result.phaseDurations,
         targets: result.targets.map((t) => ({ target: t.target, state: t.state, code: t.code, seconds: t.seconds })),
@@ -553,8 +580,7 @@ export class Controller {
 }
 
 function toTargetStatus(r: StatusRecord): TargetStatus {
-  const hash = (r as StatusRecord & { podTemplateHash?: string }).podTemplateHash;
-  return { state: r.state, revision: r.revision, ...(hash ? { podTemplateHash: hash } : {}) };
+  return { state: r.state, revision: r.revision, ...(r.podTemplateHash ? { podTemplateHash: r.podTemplateHash } : {}) };
 }
 
 /** A status record in the camelCase of the JSON surfaces (design §6). */

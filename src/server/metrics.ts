@@ -1,12 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PromotionResult } from '../promote/types.js';
+import type { TargetOutcome } from '../promote/types.js';
 import type { RelayErrorCode } from '../errors.js';
-
-/** Codes a bundle verification refuses with (design §2–3): what `rollout_relay_verify_failures_total` counts. */
-export const VERIFY_FAILURE_CODES: ReadonlySet<RelayErrorCode> = new Set<RelayErrorCode>([
-  'DIGEST_MISMATCH', 'FILE_DIGEST_MISMATCH', 'BAD_SIGNATURE', 'UNKNOWN_KEY', 'THRESHOLD_NOT_MET', 'EXPIRED', 'ROLLBACK',
-  'TARGET_NOT_ALLOWED', 'SOURCE_NOT_ALLOWED', 'UNSAFE_ENTRY', 'UNLISTED_ENTRY', 'MISSING_ENTRY', 'TOO_LARGE', 'UNSUPPORTED_FORMAT', 'MALFORMED',
-]);
 
 /** One (application, target) pair's lag, computed when Prometheus scrapes. */
 export interface LagSample {
@@ -64,14 +58,22 @@ export class RelayMetrics {
     });
   }
 
-  /** Records one promotion's outcome on every target it ran for. */
-  recordPromotion(result: PromotionResult, finishedAt = Date.now()): void {
-    for (const [phase, ms] of Object.entries(result.phaseDurations)) this.phaseDuration.observe({ phase }, ms / 1000);
-    for (const t of result.targets) {
-      this.promotions.inc({ application: result.application, target: t.target, result: t.state });
-      if (t.code && VERIFY_FAILURE_CODES.has(t.code)) this.verifyFailures.inc({ code: t.code });
-      if (t.state === 'completed') this.lastCompleted.set({ application: result.application, target: t.target }, Math.floor(finishedAt / 1000));
-    }
+  // The pipeline's PromotionObserver (src/promote/deps.ts), structurally: the pipeline never imports prom-client.
+
+  /** A phase finished (export, bundle, sign application-wide; verify, preflight, apply, post-checks, prune per target). */
+  onPhase(phase: string, ms: number): void {
+    this.phaseDuration.observe({ phase }, ms / 1000);
+  }
+
+  /** One target's outcome is known. */
+  onTargetOutcome(application: string, outcome: TargetOutcome): void {
+    this.promotions.inc({ application, target: outcome.target, result: outcome.state });
+    if (outcome.state === 'completed') this.lastCompleted.set({ application, target: outcome.target }, Date.now() / 1000);
+  }
+
+  /** A target refused the bundle in verification. */
+  onVerifyFailure(code: RelayErrorCode): void {
+    this.verifyFailures.inc({ code });
   }
 
   /** A promotion that threw before it had per-target outcomes. */

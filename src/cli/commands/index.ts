@@ -6,6 +6,7 @@ import { registerSandbox } from './sandbox.js';
 import { registerDemo } from './demo.js';
 import { registerApply } from './apply.js';
 import { registerStatus } from './status.js';
+import { registerController } from './controller.js';
 import { registerPromote, registerResume } from './promote.js';
 
 /**
@@ -18,7 +19,7 @@ export function registerCommands(program: Command): void {
   registerApply(program);
   registerPromote(program);
   registerResume(program);
-  declareUnbuilt(program, 'controller', 'watch the primary and promote finished rollouts', 'controller issue');
+  registerController(program);
   registerStatus(program);
   declareUnbuilt(program, 'drill', 'run a DR failover drill and report RTO/RPO', 'drill issue');
   declareUnbuilt(program, 'appset-plugin', 'serve the Argo CD ApplicationSet plugin generator', 'ApplicationSet issue');

@@ -80,10 +80,11 @@ describe('server/http-server', () => {
   });
 
   it('/metrics serves the design §10 names', async () => {
-    metrics.recordPromotion({
-      application: 'shop/a', revision: '2', podTemplateHash: 'h', sequence: 2, bundleDigest: 'sha256:x', phaseDurations: { export: 120, apply: 800 },
-      targets: [{ target: 'shenzhen', state: 'completed', message: '', seconds: 1 }, { target: 'beijing', state: 'paused', code: 'UNKNOWN_KEY', message: '', seconds: 0.2 }],
-    });
+    metrics.onPhase('export', 120);
+    metrics.onPhase('apply', 800);
+    metrics.onTargetOutcome('shop/a', { target: 'shenzhen', state: 'completed', message: '', seconds: 1 });
+    metrics.onTargetOutcome('shop/a', { target: 'beijing', state: 'paused', code: 'UNKNOWN_KEY', message: '', seconds: 0.2 });
+    metrics.onVerifyFailure('UNKNOWN_KEY');
     const text = (await call(srv, 'GET', '/metrics')).body;
     for (const line of [
       'rollout_relay_promotions_total{application="shop/a",target="shenzhen",result="completed"} 1',
