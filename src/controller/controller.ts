@@ -49,6 +49,8 @@ export interface ControllerOptions {
   retryMaxMs?: number;
   /** Graceful shutdown waits this long for running promotions before aborting them. Default: 10 s. */
   shutdownGraceMs?: number;
+  /** Tests: replace how a target's status record is read (default: its status ConfigMap). */
+  readStatus?: (target: ClusterTarget, application: string) => Promise<StatusRecord | undefined>;
   /** Tests: replace how a collection is listed and watched. */
   listerWatcher?: <T extends { apiVersion?: string; kind?: string }>(kc: KubeConfig, spec: CollectionSpec, description: string) => ListerWatcher<T>;
 }
@@ -386,9 +388,14 @@ export class Controller {
   }
 
   /** DR status of one application on one target, read fresh (never from memory). */
+  private async readStatus(target: ClusterTarget, application: string): Promise<StatusRecord | undefined> {
+    if (this.opts.readStatus) return this.opts.readStatus(target, application);
+    return (await new StatusWriter(target.kubeConfig, application).read())?.record;
+  }
+
   private async readTarget(target: ClusterTarget, application: string): Promise<TargetStatus | undefined> {
-    const stored = await new StatusWriter(target.kubeConfig, application).read();
-    return stored ? toTargetStatus(stored.record) : undefined;
+    const record = await this.readStatus(target, application);
+    return record ? toTargetStatus(record) : undefined;
   }
 
   private async targetsNeeding(item: QueueItem, log: Logger): Promise<string[]> {
@@ -534,8 +541,7 @@ export class Controller {
     const now = Date.now();
     const targets = await Promise.all(this.opts.targets.map(async (t) => {
       try {
-        const stored = await withTimeout(new StatusWriter(t.kubeConfig, application).read(), 5000);
-        const rec = stored?.record;
+        const rec = await withTimeout(this.readStatus(t, application), 5000);
         const inSync = !!rec && !!done && rec.state === 'completed' && rec.revision === done.revision;
         return {
           target: t.name,
