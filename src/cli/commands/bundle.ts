@@ -12,6 +12,7 @@ import {
   type BundleMetaOptions,
 } from '../../bundle/index.js';
 import { readBoundedFile, MAX_KEY_FILE_BYTES } from '../../bounded-file.js';
+import { writeCiReports } from '../../ci/reports.js';
 import { githubEnv } from '../../config/github-env.js';
 import { RelayError } from '../../errors.js';
 import { printable, shown } from '../../printable.js';
@@ -156,6 +157,8 @@ interface VerifyCliOptions {
   target?: string;
   state?: string;
   json?: boolean;
+  junit?: string;
+  dotenv?: string;
 }
 
 export function verifySummary(v: VerifiedBundle): string {
@@ -167,7 +170,39 @@ export function verifySummary(v: VerifiedBundle): string {
   return `verified ${formatDigest(v.digest)} ${shown(v.index.application)} signed by ${signers}, threshold ${v.keyIds.length}/${v.threshold}; ${target}; ${seq}; expires ${v.index.expiresAt}`;
 }
 
-async function runVerify(opts: VerifyCliOptions): Promise<void> {
+/** verify, with its outcome also written as CI reports (`--junit`, `--dotenv`) when asked, pass or fail. */
+async function runVerifyReported(opts: VerifyCliOptions): Promise<void> {
+  if (opts.junit === undefined && opts.dotenv === undefined) {
+    await runVerify(opts);
+    return;
+  }
+  const started = Date.now();
+  const caseName = `verify ${opts.bundle}${opts.target !== undefined ? ` for ${opts.target}` : ''}`;
+  const report = (failure: { type: string; message: string } | undefined, vars: Record<string, string | number>) =>
+    writeCiReports(
+      { ...(opts.junit !== undefined ? { junit: opts.junit } : {}), ...(opts.dotenv !== undefined ? { dotenv: opts.dotenv } : {}) },
+      { name: 'rollout-relay bundle verify', timestamp: started, cases: [{ name: caseName, classname: 'rollout-relay.verify', seconds: (Date.now() - started) / 1000, ...(failure ? { failure } : {}) }] },
+      vars,
+    );
+  let verified: VerifiedBundle;
+  try {
+    verified = await runVerify(opts);
+  } catch (err) {
+    const code = err instanceof RelayError ? err.code : 'INTERNAL';
+    // A refused bundle pauses the promotion (design §4): nothing downstream may apply it.
+    await report({ type: code, message: err instanceof Error ? err.message : String(err) }, { HOT_UPDATE_STATUS: 'paused', VERIFY_ERROR_CODE: code });
+    throw err;
+  }
+  await report(undefined, {
+    HOT_UPDATE_STATUS: 'pending',
+    BUNDLE_DIGEST: formatDigest(verified.digest),
+    BUNDLE_SEQUENCE: verified.index.sequence,
+    BUNDLE_APPLICATION: verified.index.application,
+    ...(verified.index.source.commit ? { BUNDLE_COMMIT: verified.index.source.commit } : {}),
+  });
+}
+
+async function runVerify(opts: VerifyCliOptions): Promise<VerifiedBundle> {
   const keys = opts.key ?? [];
   if ((keys.length > 0) === (opts.policy !== undefined)) throw new RelayError('USAGE', 'give either --key PUB (one or more) or --policy POLICY');
   let policy: TrustPolicy;
@@ -194,6 +229,7 @@ async function runVerify(opts: VerifyCliOptions): Promise<void> {
   } else {
     process.stdout.write(verifySummary(verified) + '\n');
   }
+  return verified;
 }
 
 async function runInspect(file: string, opts: { json?: boolean }): Promise<void> {
@@ -261,7 +297,9 @@ export function registerBundle(program: Command): void {
     .option('--target <cluster>', 'cluster the bundle is for; checked against the bundle and the keys')
     .option('--state <file>', 'JSON file of last accepted sequences (replay/rollback check; updated on success)')
     .option('--json', 'machine-readable result')
-    .action(runVerify);
+    .option('--junit <file>', 'also write the outcome as a JUnit XML report (pass or fail)')
+    .option('--dotenv <file>', 'also write a dotenv report: HOT_UPDATE_STATUS, BUNDLE_DIGEST, BUNDLE_SEQUENCE, ... (pass or fail)')
+    .action(runVerifyReported);
 
   bundle
     .command('inspect')

@@ -3,6 +3,7 @@ import { RelayError } from '../../errors.js';
 import { parseDuration } from '../../bundle/create.js';
 import type { PromotionResult, WorkloadRef } from '../../promote/types.js';
 import type { PromotionReport } from '../../github/promotion-reporter.js';
+import type { JUnitCase } from '../../ci/reports.js';
 
 interface PromoteCliOptions {
   config: string;
@@ -11,6 +12,10 @@ interface PromoteCliOptions {
   json?: boolean;
   bundle?: string;
   kind?: string;
+  target?: string[];
+  expectDigest?: string;
+  junit?: string;
+  dotenv?: string;
 }
 
 interface ResumeCliOptions {
@@ -81,35 +86,114 @@ export function registerPromote(program: Command): void {
     .option('--json', 'print the promotion result as JSON')
     .option('--bundle <file>', 'apply this signed bundle (and <file>.sig.json) instead of exporting')
     .option('--kind <kind>', 'Rollout or Deployment, when both exist with that name')
+    .option('--target <name>', 'only this target (repeatable; default: every target of the config)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--expect-digest <sha256:hex>', 'with --bundle: refuse (DIGEST_MISMATCH) unless the file is this bundle, e.g. the one a CI job verified')
+    .option('--junit <file>', 'also write a JUnit XML report: one case per target and one for the deadline (SLA), pass or fail')
+    .option('--dotenv <file>', 'also write a dotenv report: HOT_UPDATE_STATUS, BUNDLE_DIGEST, PROMOTION_SECONDS, HOT_UPDATE_STATUS_<TARGET> (pass or fail)')
     .action(async (arg: string, opts: PromoteCliOptions) => {
-      const { namespace, name } = parseWorkloadArg(arg);
-      const kind = parseKind(opts.kind);
-      const timeoutFlag = opts.timeout !== undefined ? parseDuration(opts.timeout) : undefined;
-      const { config, promoter, reporter } = await setup(opts.config);
-      const timeoutMs = timeoutFlag ?? config.timeouts.promotionMs;
-      const ref = await promoter.findWorkload(namespace, name, kind);
-      if (opts.wait && !opts.bundle) {
-        const until = Date.now() + timeoutMs;
-        for (;;) {
-          const ws = await promoter.readWorkload(ref);
-          if (ws.complete) break;
-          if (/^(aborted|degraded)$/.test(ws.reason)) throw new RelayError('NOT_COMPLETE', `${ref.kind} ${namespace}/${name} is ${ws.reason}; it will not complete by itself`);
-          if (Date.now() >= until) throw new RelayError('NOT_COMPLETE', `${ref.kind} ${namespace}/${name} did not complete within ${Math.round(timeoutMs / 1000)}s (${ws.reason})`);
-          await sleep(250);
-        }
+      if (opts.junit === undefined && opts.dotenv === undefined) {
+        await runPromote(arg, opts);
+        return;
       }
-      const result = await promoter.promote({ workload: ref }, { deadline: Date.now() + timeoutMs, ...(opts.bundle ? { bundlePath: opts.bundle } : {}) });
-      const reports = reporter ? await reporter.flush() : undefined;
-      process.stdout.write((opts.json ? JSON.stringify(reports ? { ...result, github: reports } : result) : summary(result)) + '\n');
-      if (reports && !opts.json) process.stderr.write(githubSummary(reports).map((l) => `${l}\n`).join(''));
-      const bad = result.targets.filter((t) => t.state !== 'completed');
-      if (bad.length) {
-        const first = bad[0]!;
-        // Exit 1 for every target failure: USAGE/NOT_IMPLEMENTED would read as exit 2.
-        const code = first.code && first.code !== 'USAGE' && first.code !== 'NOT_IMPLEMENTED' ? first.code : 'APPLY_FAILED';
-        throw new RelayError(code, `${bad.length} of ${result.targets.length} target(s) not completed: ${bad.map((t) => `${t.target} ${t.state}${t.code ? ` (${t.code})` : ''}`).join(', ')}`);
+      const started = Date.now();
+      const timeoutMs = opts.timeout !== undefined ? parseDuration(opts.timeout) : undefined;
+      let result: PromotionResult | undefined;
+      try {
+        result = await runPromote(arg, opts);
+      } catch (err) {
+        await writePromoteReports(opts, arg, started, timeoutMs, result ?? lastResult, err);
+        throw err;
       }
+      await writePromoteReports(opts, arg, started, timeoutMs, result, undefined);
     });
+}
+
+/** The result of the last promotion of this process, kept for reports when the command then fails. */
+let lastResult: PromotionResult | undefined;
+
+async function writePromoteReports(opts: PromoteCliOptions, workload: string, started: number, timeoutMs: number | undefined, result: PromotionResult | undefined, err: unknown): Promise<void> {
+  const { writeCiReports, targetVariable } = await import('../../ci/reports.js');
+  const seconds = result?.seconds ?? (Date.now() - started) / 1000;
+  const code = err instanceof RelayError ? err.code : err === undefined ? undefined : 'INTERNAL';
+  const message = err instanceof Error ? err.message : err === undefined ? '' : String(err);
+  const app = result?.application ?? workload;
+  const cases: JUnitCase[] = (result?.targets ?? []).map((t) => ({
+    name: `promote ${app} to ${t.target}`,
+    classname: 'rollout-relay.promote',
+    seconds: t.seconds,
+    ...(t.state !== 'completed' ? { failure: { type: t.code ?? t.state, message: `${t.target} ${t.state}${t.code ? ` (${t.code})` : ''} after ${t.seconds.toFixed(1)} s: ${t.message}` } } : {}),
+  }));
+  if (timeoutMs !== undefined) {
+    const sla = timeoutMs / 1000;
+    const breached = seconds > sla || (result?.targets ?? []).some((t) => t.code === 'DEADLINE_EXCEEDED');
+    cases.push({
+      name: `${app} completed within the ${sla} s SLA`,
+      classname: 'rollout-relay.sla',
+      seconds,
+      ...(breached || (code !== undefined && !result) ? { failure: { type: breached ? 'SLA_BREACHED' : code!, message: breached ? `SLA breached: measured ${seconds.toFixed(1)} s, SLA ${sla} s` : message } } : {}),
+    });
+  }
+  if (cases.length === 0) cases.push({ name: `promote ${app}`, classname: 'rollout-relay.promote', seconds, ...(code ? { failure: { type: code, message } } : {}) });
+  const states = result?.targets.map((t) => t.state) ?? [];
+  const overall = code !== undefined && states.length === 0 ? 'failed' : states.find((s) => s !== 'completed') ?? 'completed';
+  const vars: Record<string, string | number> = {
+    HOT_UPDATE_STATUS: overall,
+    BUNDLE_DIGEST: result?.bundleDigest ?? '',
+    PROMOTION_SECONDS: seconds.toFixed(1),
+    ...(timeoutMs !== undefined ? { PROMOTION_SLA_SECONDS: timeoutMs / 1000 } : {}),
+    ...(result ? { PROMOTION_SEQUENCE: result.sequence } : {}),
+    ...(result?.commit ? { PROMOTION_COMMIT: result.commit } : {}),
+    ...(code ? { PROMOTION_ERROR_CODE: code } : {}),
+  };
+  for (const t of result?.targets ?? []) vars[targetVariable('HOT_UPDATE_STATUS', t.target)] = t.state;
+  await writeCiReports({ ...(opts.junit ? { junit: opts.junit } : {}), ...(opts.dotenv ? { dotenv: opts.dotenv } : {}) }, { name: 'rollout-relay promote', timestamp: started, cases }, vars);
+}
+
+/** sha256 of a file, streamed. */
+async function fileDigest(path: string): Promise<string> {
+  const [{ createHash }, { fileChunks, formatDigest }] = await Promise.all([import('node:crypto'), import('../../bundle/index.js')]);
+  const h = createHash('sha256');
+  for await (const c of fileChunks(path)) h.update(c);
+  return formatDigest(h.digest('hex'));
+}
+
+async function runPromote(arg: string, opts: PromoteCliOptions): Promise<PromotionResult> {
+  const { namespace, name } = parseWorkloadArg(arg);
+  const kind = parseKind(opts.kind);
+  const timeoutFlag = opts.timeout !== undefined ? parseDuration(opts.timeout) : undefined;
+  const { config, promoter, reporter } = await setup(opts.config);
+  const timeoutMs = timeoutFlag ?? config.timeouts.promotionMs;
+  const ref = await promoter.findWorkload(namespace, name, kind);
+  if (opts.wait && !opts.bundle) {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const ws = await promoter.readWorkload(ref);
+      if (ws.complete) break;
+      if (/^(aborted|degraded)$/.test(ws.reason)) throw new RelayError('NOT_COMPLETE', `${ref.kind} ${namespace}/${name} is ${ws.reason}; it will not complete by itself`);
+      if (Date.now() >= until) throw new RelayError('NOT_COMPLETE', `${ref.kind} ${namespace}/${name} did not complete within ${Math.round(timeoutMs / 1000)}s (${ws.reason})`);
+      await sleep(250);
+    }
+  }
+  if (opts.expectDigest !== undefined) {
+    if (!opts.bundle) throw new RelayError('USAGE', '--expect-digest applies to --bundle');
+    const got = await fileDigest(opts.bundle);
+    if (got !== opts.expectDigest) throw new RelayError('DIGEST_MISMATCH', `${opts.bundle} is ${got}, not the expected ${opts.expectDigest}; apply only the bundle that was verified`);
+  }
+  const result = await promoter.promote({ workload: ref }, { deadline: Date.now() + timeoutMs, ...(opts.bundle ? { bundlePath: opts.bundle } : {}), ...(opts.target?.length ? { targets: opts.target } : {}) });
+  lastResult = result;
+  const reports = reporter ? await reporter.flush() : undefined;
+  process.stdout.write((opts.json ? JSON.stringify(reports ? { ...result, github: reports } : result) : summary(result)) + '\n');
+  if (reports && !opts.json) process.stderr.write(githubSummary(reports).map((l) => `${l}\n`).join(''));
+  const bad = result.targets.filter((t) => t.state !== 'completed');
+  if (bad.length) {
+    const first = bad[0]!;
+    // Exit 1 for every target failure: USAGE/NOT_IMPLEMENTED would read as exit 2.
+    const code = first.code && first.code !== 'USAGE' && first.code !== 'NOT_IMPLEMENTED' ? first.code : 'APPLY_FAILED';
+    const measured = result.seconds !== undefined ? `measured ${result.seconds.toFixed(1)} s against a ${timeoutMs / 1000} s deadline; ` : '';
+    const breach = bad.some((t) => t.code === 'DEADLINE_EXCEEDED') ? 'SLA breached: ' : '';
+    throw new RelayError(code, `${breach}${measured}${bad.length} of ${result.targets.length} target(s) not completed: ${bad.map((t) => `${t.target} ${t.state}${t.code ? ` (${t.code})` : ''}`).join(', ')}`);
+  }
+  return result;
 }
 
 export function registerResume(program: Command): void {

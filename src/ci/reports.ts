@@ -1,0 +1,83 @@
+import { writeFile } from 'node:fs/promises';
+import { RelayError } from '../errors.js';
+
+/**
+ * CI report files (GitLab `artifacts:reports:junit` and `artifacts:reports:dotenv`), written by
+ * the commands themselves (`--junit FILE --dotenv FILE`) so pipelines never parse output.
+ */
+
+export interface JUnitCase {
+  /** Shown as the test name, e.g. "promote shop/checkout to shenzhen". */
+  name: string;
+  /** Groups cases, e.g. "rollout-relay.promote". */
+  classname: string;
+  seconds: number;
+  /** Set when the case failed: the error code and the message. */
+  failure?: { type: string; message: string; details?: string };
+}
+
+export interface JUnitSuite {
+  name: string;
+  cases: JUnitCase[];
+  /** Epoch ms of the start. Default: now. */
+  timestamp?: number;
+}
+
+// XML 1.0 allows no control characters but tab, newline and carriage return.
+// eslint-disable-next-line no-control-regex
+const XML_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
+
+export function xmlEscape(text: string): string {
+  return text.replace(XML_INVALID, '\ufffd').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+/** A JUnit XML document (the subset GitLab reads: testsuites > testsuite > testcase > failure). */
+export function junitXml(suite: JUnitSuite): string {
+  const failures = suite.cases.filter((c) => c.failure).length;
+  const total = suite.cases.reduce((s, c) => s + c.seconds, 0);
+  const ts = new Date(suite.timestamp ?? Date.now()).toISOString().replace(/\.\d{3}Z$/, '');
+  const attrs = (o: Record<string, string | number>) => Object.entries(o).map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`).join('');
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attrs({ name: suite.name, tests: suite.cases.length, failures, errors: 0, time: total.toFixed(3) })}>`,
+    `  <testsuite${attrs({ name: suite.name, tests: suite.cases.length, failures, errors: 0, skipped: 0, time: total.toFixed(3), timestamp: ts })}>`,
+  ];
+  for (const c of suite.cases) {
+    const head = `    <testcase${attrs({ name: c.name, classname: c.classname, time: c.seconds.toFixed(3) })}`;
+    if (!c.failure) {
+      lines.push(`${head}/>`);
+      continue;
+    }
+    lines.push(`${head}>`);
+    lines.push(`      <failure${attrs({ type: c.failure.type, message: c.failure.message })}>${xmlEscape(c.failure.details ?? c.failure.message)}</failure>`);
+    lines.push('    </testcase>');
+  }
+  lines.push('  </testsuite>', '</testsuites>', '');
+  return lines.join('\n');
+}
+
+/** `HOT_UPDATE_STATUS_<TARGET>`: the target name upper-cased, `-` (and anything else not [A-Z0-9_]) as `_`. */
+export function targetVariable(prefix: string, target: string): string {
+  return `${prefix}_${target.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`;
+}
+
+const DOTENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A dotenv report as GitLab reads it: one KEY=VALUE per line, no quoting, no multi-line values
+ * (values are single-line by construction: newlines become spaces).
+ */
+export function dotenvText(vars: Record<string, string | number>): string {
+  return Object.entries(vars)
+    .map(([k, v]) => {
+      if (!DOTENV_KEY.test(k)) throw new RelayError('USAGE', `dotenv key ${JSON.stringify(k)} is not a valid variable name`);
+      return `${k}=${String(v).replace(/[\r\n]+/g, ' ')}`;
+    })
+    .join('\n') + '\n';
+}
+
+/** Writes the requested report files; a path left undefined is skipped. */
+export async function writeCiReports(paths: { junit?: string; dotenv?: string }, suite: JUnitSuite, vars: Record<string, string | number>): Promise<void> {
+  if (paths.junit !== undefined) await writeFile(paths.junit, junitXml(suite));
+  if (paths.dotenv !== undefined) await writeFile(paths.dotenv, dotenvText(vars));
+}
