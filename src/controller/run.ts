@@ -1,5 +1,7 @@
 import type { RelayConfig } from '../config/types.js';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
+import { githubReportingSettings } from '../config/github-env.js';
+import { composeObservers, GitHubPromotionReporter } from '../github/promotion-reporter.js';
 import type { Logger } from '../log.js';
 import { Promoter } from '../promote/pipeline.js';
 import { configTargetClients } from '../promote/targets.js';
@@ -38,7 +40,10 @@ export async function startController(config: RelayConfig, opts: StartController
   // The metrics read the controller lazily (at scrape time), so it can be created after them.
   const ref: { controller?: Controller } = {};
   const metrics = new RelayMetrics({ queueDepth: () => ref.controller?.queueDepth ?? 0, lag: () => ref.controller?.lagSamples() ?? [] });
-  const promoter = new Promoter(config, { primary, logger: log.child({ component: 'pipeline' }), observer: metrics });
+  // GitHub reporting (config github:) rides on the same observer hook; its failures are logged, never fatal.
+  const github = config.github ? new GitHubPromotionReporter(githubReportingSettings(config.github), log.child({ component: 'github' })) : undefined;
+  if (github) github.keepFinished = false;
+  const promoter = new Promoter(config, { primary, logger: log.child({ component: 'pipeline' }), observer: composeObservers(metrics, github?.observer()) });
   const controller = new Controller({
     config, primary, targets, promoter, log, metrics, ...opts.tuning,
   });
@@ -59,6 +64,7 @@ export async function startController(config: RelayConfig, opts: StartController
     server,
     async stop() {
       await c.stop();
+      await github?.flush();
       await server?.close();
       log.info({}, 'controller stopped');
     },

@@ -31,7 +31,9 @@ export interface PromotionReport {
  * logged with their code and kept in the reports: they never fail a promotion.
  */
 export class GitHubPromotionReporter {
-  private readonly pending: Promise<PromotionReport>[] = [];
+  /** Reports still running (a long-lived controller must not keep finished ones). */
+  private readonly pending = new Set<Promise<PromotionReport>>();
+  private finished: PromotionReport[] = [];
   private readonly cfg: PromotionReportConfig;
 
   constructor(
@@ -44,14 +46,27 @@ export class GitHubPromotionReporter {
   }
 
   observer(): PromotionObserver {
-    return { onPromotion: (result) => void this.pending.push(this.report(result)) };
+    return {
+      onPromotion: (result) => {
+        const p = this.report(result).then((r) => {
+          this.pending.delete(p);
+          if (this.keepFinished) this.finished.push(r);
+          return r;
+        });
+        this.pending.add(p);
+      },
+    };
   }
 
-  /** Waits for every report started so far and returns them (in start order). */
+  /** Whether finished reports are kept for flush() (a one-shot command); a controller turns this off. Default: true. */
+  keepFinished = true;
+
+  /** Waits for every report started so far and returns the finished ones (in finishing order) since the last flush. */
   async flush(): Promise<PromotionReport[]> {
-    const all = await Promise.all(this.pending);
-    this.pending.length = 0;
-    return all;
+    await Promise.all([...this.pending]);
+    const out = this.finished;
+    this.finished = [];
+    return out;
   }
 
   async report(result: PromotionResult): Promise<PromotionReport> {
