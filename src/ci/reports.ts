@@ -81,3 +81,39 @@ export async function writeCiReports(paths: { junit?: string; dotenv?: string },
   if (paths.junit !== undefined) await writeFile(paths.junit, junitXml(suite));
   if (paths.dotenv !== undefined) await writeFile(paths.dotenv, dotenvText(vars));
 }
+
+/** What `hooks run` checked: the target's live state and the hooks' results. */
+export interface HooksRunOutcome {
+  application: string;
+  target: string;
+  /** hot_update_status of the target's status ConfigMap. */
+  state: string;
+  /** `sha256:<hex>` of the bundle the status records. */
+  digest: string;
+  results: { name: string; type: string; passed: boolean; observed: string; seconds: number; message: string }[];
+  /** Set when hooks run itself refused (no hooks, unknown target ...). */
+  error?: { code: string; message: string };
+}
+
+/**
+ * `hooks run --junit/--dotenv`: one JUnit case per hook; dotenv HOOKS_PASSED, HOT_UPDATE_STATUS
+ * (the target's status), HOT_UPDATE_STATUS_<TARGET>, BUNDLE_DIGEST and HOOK_<NAME>=passed|failed.
+ */
+export async function writeHooksRunReports(paths: { junit?: string; dotenv?: string }, o: HooksRunOutcome, started: number): Promise<void> {
+  const cases: JUnitCase[] = o.results.map((r) => ({
+    name: `${r.name} (${r.type}) on ${o.target}`,
+    classname: `rollout-relay.hooks.${o.application}`,
+    seconds: r.seconds,
+    ...(r.passed ? {} : { failure: { type: 'HOOK_FAILED', message: `${r.name}: observed ${r.observed}: ${r.message}` } }),
+  }));
+  if (o.error) cases.push({ name: `hooks run on ${o.target}`, classname: `rollout-relay.hooks.${o.application}`, seconds: (Date.now() - started) / 1000, failure: { type: o.error.code, message: o.error.message } });
+  const passed = !o.error && o.results.every((r) => r.passed);
+  const vars: Record<string, string | number> = {
+    HOOKS_PASSED: String(passed),
+    ...(o.state ? { HOT_UPDATE_STATUS: o.state, [targetVariable('HOT_UPDATE_STATUS', o.target)]: o.state } : {}),
+    ...(o.digest ? { BUNDLE_DIGEST: o.digest } : {}),
+    ...(o.error ? { HOOKS_ERROR_CODE: o.error.code } : {}),
+  };
+  for (const r of o.results) vars[targetVariable('HOOK', r.name)] = r.passed ? 'passed' : 'failed';
+  await writeCiReports(paths, { name: 'rollout-relay hooks run', timestamp: started, cases }, vars);
+}
