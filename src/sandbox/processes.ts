@@ -48,6 +48,16 @@ export function isRunning(proc: Pick<ManagedProcess, 'pid' | 'binary'>): boolean
   }
 }
 
+/** Waits up to `timeoutMs` for any of `procs` to stop running; returns those that did (none: all still run). */
+export async function waitForExit<P extends Pick<ManagedProcess, 'pid' | 'binary'>>(procs: readonly P[], timeoutMs: number): Promise<P[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const gone = procs.filter((p) => !isRunning(p));
+    if (gone.length > 0 || Date.now() >= deadline) return gone;
+    await sleep(50);
+  }
+}
+
 /** Stops a process: SIGTERM, then SIGKILL after `graceMs`. Resolves once it is gone. */
 export async function stopProcess(proc: ManagedProcess, graceMs = 5000): Promise<void> {
   if (!isRunning(proc)) return;

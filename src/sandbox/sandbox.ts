@@ -4,7 +4,7 @@ import { RelayError } from '../errors.js';
 import { ensureBinaries, type SandboxBinaries } from './binaries.js';
 import { startCluster, type ClusterSpec, type ClusterState } from './cluster.js';
 import { renderKubeconfig, type KubeconfigEntry } from './kubeconfig.js';
-import { isRunning, stopProcess } from './processes.js';
+import { isRunning, stopProcess, waitForExit } from './processes.js';
 import { httpsGet } from './http.js';
 
 /**
@@ -62,6 +62,21 @@ export interface SandboxHealth {
   problems: string[];
 }
 
+/** How long a failed /readyz waits for a dying process to show as gone. */
+const EXIT_GRACE_MS = 3000;
+
+/**
+ * A component killed a moment ago can still hold its port while the kernel tears it down: /readyz
+ * then fails (ECONNRESET) before /proc shows the process gone. A failed /readyz therefore waits
+ * briefly for the cluster's processes: any that exit were the cause and are reported as
+ * "not running", as a crash is; otherwise the /readyz failure itself is the problem.
+ */
+async function exitedOr(cluster: ClusterState, readyzProblem: string): Promise<string[]> {
+  const gone = await waitForExit(cluster.processes, EXIT_GRACE_MS);
+  if (gone.length === 0) return [`${cluster.spec.context}: ${readyzProblem}`];
+  return gone.map((proc) => `${cluster.spec.context}: ${proc.name} (pid ${proc.pid}) is not running`);
+}
+
 /** Every process alive and every kube-apiserver answering /readyz. */
 export async function checkHealth(state: SandboxState): Promise<SandboxHealth> {
   const problems: string[] = [];
@@ -85,9 +100,9 @@ export async function checkHealth(state: SandboxState): Promise<SandboxHealth> {
           certPem: decode(user?.certData),
           keyPem: decode(user?.keyData),
         });
-        if (res.status !== 200) problems.push(`${cluster.spec.context}: /readyz answered ${res.status}`);
+        if (res.status !== 200) problems.push(...(await exitedOr(cluster, `/readyz answered ${res.status}`)));
       } catch (err) {
-        problems.push(`${cluster.spec.context}: /readyz failed: ${(err as Error).message}`);
+        problems.push(...(await exitedOr(cluster, `/readyz failed: ${(err as Error).message}`)));
       }
     }
   }

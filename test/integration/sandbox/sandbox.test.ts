@@ -186,7 +186,10 @@ describe('sandbox: two real clusters', () => {
     const lines: string[] = [];
     const after = await sandboxUp({ dir: before.dir, log: (l) => lines.push(l) });
     setSandbox(after);
+    // Right after SIGKILL the port may still reset connections while the process exits: the check
+    // waits for the exit and names the crashed component, never a transient /readyz failure.
     assert.match(lines.join('\n'), /unhealthy .*kube-apiserver .*not running.*restarting it cleanly/s);
+    assert.doesNotMatch(lines.join('\n'), /readyz failed/);
     assert.notEqual(after.startedAt, before.startedAt);
     // Nothing of the old sandbox is left running.
     for (const proc of before.clusters.flatMap((c) => c.processes)) assert.equal(isRunning(proc), false, `${proc.name} still runs`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRunning, startProcess, stopProcess, tailLog } from '../../../src/sandbox/processes.js';
+import { isRunning, startProcess, stopProcess, tailLog, waitForExit } from '../../../src/sandbox/processes.js';
 import { freePorts } from '../../../src/sandbox/ports.js';
 import { waitFor } from '../../../src/sandbox/http.js';
 
@@ -33,6 +33,18 @@ describe('sandbox processes', () => {
     await new Promise((r) => setTimeout(r, 100));
     await stopProcess(proc, 300);
     assert.equal(isRunning(proc), false);
+  });
+
+  it('waitForExit reports a SIGKILLed process as gone, and a live one not', async () => {
+    const dying = await startProcess('dying', '/bin/sh', ['-c', 'while :; do sleep 0.1; done'], join(dir, 'dying.log'));
+    const living = await startProcess('living', '/bin/sh', ['-c', 'while :; do sleep 0.1; done'], join(dir, 'living.log'));
+    try {
+      assert.deepEqual(await waitForExit([dying, living], 100), [], 'both run');
+      process.kill(dying.pid, 'SIGKILL');
+      assert.deepEqual((await waitForExit([dying, living], 10_000)).map((p) => p.name), ['dying']);
+    } finally {
+      await stopProcess(living);
+    }
   });
 
   it('tails a log and copes with a missing one', () => {
