@@ -66,7 +66,7 @@ function statefulSet(o: Obj): Health {
   const want = num(o.spec?.replicas, 1);
   if (num(s.readyReplicas) < want) return progressing(`waiting for ${want - num(s.readyReplicas)} pods to be ready`);
   const strategy = (o.spec?.updateStrategy ?? {}) as { type?: string; rollingUpdate?: { partition?: number } };
-  if ((strategy.type ?? 'RollingUpdate') === 'RollingUpdate' && strategy.rollingUpdate !== undefined) {
+  if (strategy.type === 'RollingUpdate' && strategy.rollingUpdate !== undefined) {
     const partition = strategy.rollingUpdate.partition;
     if (partition !== undefined && num(s.updatedReplicas) < want - partition) return progressing(`${num(s.updatedReplicas)} of ${want - partition} partitioned pods updated`);
     return healthy(`partitioned roll out complete: ${num(s.updatedReplicas)} new pods`);
