@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
 import { apiStatusCode } from '../cluster/api-errors.js';
 
 /** The Lease fields leader election reads and writes. */
@@ -184,7 +185,12 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   }
 }
 
-function fromLease(lease: V1Lease): StoredLease {
+interface RawLease {
+  metadata?: { resourceVersion?: string };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+}
+
+function fromLease(lease: RawLease): StoredLease {
   const s = lease.spec ?? {};
   return {
     record: {
@@ -198,35 +204,41 @@ function fromLease(lease: V1Lease): StoredLease {
   };
 }
 
-/** The coordination.k8s.io/v1 Lease `namespace/name` in a cluster. */
+/** A MicroTime as the API server parses it: RFC 3339 with exactly six fractional digits. */
+export function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/**
+ * The coordination.k8s.io/v1 Lease `namespace/name` in a cluster, as raw JSON: client-node's typed
+ * models write MicroTime with millisecond precision, which the API server refuses (400).
+ * A replace is a merge patch carrying the resourceVersion read, which the server enforces (409).
+ */
 export function kubeLeaseStore(kc: KubeConfig, namespace: string, name: string): LeaseStore {
-  const api = kc.makeApiClient(CoordinationV1Api);
-  const body = (r: LeaseRecord, resourceVersion?: string): V1Lease => ({
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) },
-    spec: {
-      holderIdentity: r.holderIdentity,
-      leaseDurationSeconds: r.leaseDurationSeconds,
-      leaseTransitions: r.leaseTransitions,
-      ...(r.acquireTime ? { acquireTime: r.acquireTime } : {}),
-      ...(r.renewTime ? { renewTime: r.renewTime } : {}),
-    },
+  const api = UntypedObjectApi.forKubeConfig(kc);
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases/${encodeURIComponent(name)}`;
+  const spec = (r: LeaseRecord) => ({
+    holderIdentity: r.holderIdentity,
+    leaseDurationSeconds: r.leaseDurationSeconds,
+    leaseTransitions: r.leaseTransitions,
+    acquireTime: r.acquireTime ? microTime(r.acquireTime) : null,
+    renewTime: r.renewTime ? microTime(r.renewTime) : null,
   });
   return {
     async get() {
       try {
-        return fromLease(await api.readNamespacedLease({ name, namespace }));
+        return fromLease((await api.getPath(path)) as RawLease);
       } catch (err) {
         if (apiStatusCode(err) === 404) return undefined;
         throw err;
       }
     },
     async create(r) {
-      return fromLease(await api.createNamespacedLease({ namespace, body: body(r) }));
+      const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(r) };
+      return fromLease((await api.create(body as never)) as RawLease);
     },
     async replace(r, resourceVersion) {
-      return fromLease(await api.replaceNamespacedLease({ name, namespace, body: body(r, resourceVersion) }));
+      return fromLease((await api.patchRaw(path, 'application/merge-patch+json', { metadata: { resourceVersion }, spec: spec(r) })) as RawLease);
     },
   };
 }

@@ -28,7 +28,7 @@ export interface ListerWatcher<T> {
 export interface ReflectorOptions {
   /** First back-off after a failed list or watch. Default: 500 ms. */
   initialBackoffMs?: number;
-  /** Back-off cap. Default: 30 s. */
+  /** Back-off cap. Default: 10 s (a retry every 10 s against a down API server is cheap; detection after it returns stays quick). */
   maxBackoffMs?: number;
   /** Injectable for tests: a sleep honouring the signal. Default: timers/promises setTimeout. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -92,7 +92,7 @@ export class Reflector<T extends ObjectMeta> extends EventEmitter<ReflectorEvent
     this.description = source.description;
     this.opts = {
       initialBackoffMs: opts.initialBackoffMs ?? 500,
-      maxBackoffMs: opts.maxBackoffMs ?? 30_000,
+      maxBackoffMs: opts.maxBackoffMs ?? 10_000,
       sleep: opts.sleep ?? ((ms, signal) => sleep(ms, undefined, { signal })),
       random: opts.random ?? Math.random,
     };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { LeaderElector, type LeaseRecord, type LeaseStore, type StoredLease } from '../../../src/controller/leader-election.js';
+import { LeaderElector, microTime, type LeaseRecord, type LeaseStore, type StoredLease } from '../../../src/controller/leader-election.js';
 
 /** One Lease with resourceVersion compare-and-swap, like the API server's. */
 class MemoryLease implements LeaseStore {
@@ -98,5 +98,9 @@ describe('controller/leader-election', () => {
     assert.equal(a.isLeader, false);
     clock += 2_000;
     assert.equal(await b.tryAcquireOrRenew(), true);
+  });
+
+  it('writes MicroTime with the six fractional digits the API server requires', () => {
+    assert.equal(microTime(new Date('2026-11-28T19:11:45.669Z')), '2026-11-28T19:11:45.669000Z');
   });
 });
