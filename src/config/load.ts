@@ -7,6 +7,7 @@ import { RelayError } from '../errors.js';
 import { createHookRunner } from '../hooks/index.js';
 import { loadTrustPolicy } from '../policy/trust-policy.js';
 import { loadPrivateKey } from '../signing/keys.js';
+import { readBoundedFileSync, MAX_KEY_FILE_BYTES } from '../bounded-file.js';
 import { isLabelSelector } from './selector.js';
 import type { RelayConfig, SigningKeyRef, TargetConfig } from './types.js';
 
@@ -238,11 +239,12 @@ export function parseRelayConfig(textContent: string, where: { file: string; bas
   rawKeys.forEach((k, i) => {
     if (typeof k !== 'string' || k === '') return;
     const p = abs(k);
-    let pem: string;
+    let pem: Buffer;
     try {
-      pem = readFileSync(p, 'utf8');
+      // A small regular file only: a path like /dev/zero would read until memory runs out.
+      pem = readBoundedFileSync(p, { what: 'signing key', maxBytes: MAX_KEY_FILE_BYTES, code: 'CONFIG_INVALID' });
     } catch (err) {
-      problems.push(`signing.keys[${i}]: cannot read ${p} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      problems.push(`signing.keys[${i}]: ${(err as Error).message}`);
       return;
     }
     try {

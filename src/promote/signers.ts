@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { readBoundedFileSync, MAX_KEY_FILE_BYTES } from '../bounded-file.js';
 import { apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
 import type { SigningKeyRef } from '../config/types.js';
 import { RelayError } from '../errors.js';
@@ -13,7 +13,7 @@ import { keySigner, type Signer } from '../signing/signer.js';
 export function configSigners(keys: readonly SigningKeyRef[], primary: KubeConfig): () => Promise<Signer[]> {
   const fileSigners = new Map<number, Signer>();
   keys.forEach((k, i) => {
-    if ('file' in k) fileSigners.set(i, keySigner(loadPrivateKey(readFileSync(k.file, 'utf8'), k.file)));
+    if ('file' in k) fileSigners.set(i, keySigner(loadPrivateKey(readBoundedFileSync(k.file, { what: 'signing key', maxBytes: MAX_KEY_FILE_BYTES, code: 'KEY_INVALID' }), k.file)));
   });
   const api = primary.makeApiClient(CoreV1Api);
   return async () => Promise.all(keys.map(async (k, i) => {

@@ -156,7 +156,8 @@ describe('config/load', () => {
   it('loads the trust policy and the signing key files at load time', () => {
     refused({ ...minimal(), trustPolicy: 'missing.yaml' }, 'trustPolicy: POLICY_INVALID');
     refused({ ...minimal(), signing: { keys: ['release.pub'] } }, 'signing.keys[0]');
-    refused({ ...minimal(), signing: { keys: ['nope.key'] } }, 'signing.keys[0]: cannot read');
+    refused({ ...minimal(), signing: { keys: ['nope.key'] } }, 'signing.keys[0]: signing key', 'cannot be read (ENOENT)');
+    refused({ ...minimal(), signing: { keys: ['/dev/zero'] } }, 'signing.keys[0]: signing key /dev/zero is not a regular file');
     refused({ ...minimal(), signing: { keys: [{ secret: 'nslash', key: 'k' }] } }, 'signing.keys[0].secret: must be NAMESPACE/NAME');
   });
 
