@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'UNSUPPORTED_FORMAT',
   'MALFORMED',
   'INVALID_NAME',
+  'OUT_OF_SCOPE',
   // keys and policy
   'KEY_INVALID',
   'POLICY_INVALID',

@@ -7,6 +7,7 @@ import { RelayError } from '../errors.js';
 import { certificatePublicKey } from '../signing/x509.js';
 import { algorithmOf, keyIdentity, loadPublicKey } from '../signing/keys.js';
 import type { VerificationKey } from '../signing/envelope.js';
+import { scopeRulesSchema, type ScopeRules } from './scope-rules.js';
 
 export const POLICY_API_VERSION = 'rollout-relay.io/v1';
 export const POLICY_KIND = 'TrustPolicy';
@@ -22,6 +23,8 @@ export interface PolicyKey extends VerificationKey {
   revoked: boolean;
   /** Where the key came from (file path, "inline", or certificate subject). */
   origin: string;
+  /** The key's own scope: narrows the policy-wide one (omitted fields add no restriction). */
+  scope?: ScopeRules;
 }
 
 /** A loaded, validated trust policy (design §3). */
@@ -29,6 +32,10 @@ export interface TrustPolicy {
   threshold: number;
   maxBundleBytes: number;
   keys: PolicyKey[];
+  /** What a signed bundle may change; undefined = the default (its application's namespace only). */
+  scope?: ScopeRules;
+  /** 'off' only for `bundle verify --key` (no policy file, no scope); everything else enforces. Default: enforce. */
+  scopeCheck?: 'enforce' | 'off';
 }
 
 const cluster = z.string().min(1).max(253);
@@ -42,6 +49,7 @@ const keySchema = z
     sources: z.array(cluster).min(1).optional(),
     targets: z.array(cluster).min(1).optional(),
     revoked: z.boolean().default(false),
+    scope: scopeRulesSchema.optional(),
   })
   .refine((k) => (k.publicKey === undefined) !== (k.certificate === undefined), { message: 'give exactly one of publicKey or certificate' })
   .refine((k) => k.issuer === undefined || k.certificate !== undefined, { message: 'issuer is only meaningful with certificate' });
@@ -52,6 +60,7 @@ export const trustPolicySchema = z.strictObject({
   threshold: z.number().int().min(1).default(1),
   maxBundleBytes: z.number().int().min(1024).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_MAX_BUNDLE_BYTES),
   keys: z.array(keySchema).min(1),
+  scope: scopeRulesSchema.optional(),
 });
 
 export interface PolicyLoadOptions {
@@ -118,13 +127,14 @@ export function parseTrustPolicy(text: string, options: PolicyLoadOptions & { wh
       ...(k.targets ? { targets: k.targets } : {}),
       revoked: k.revoked,
       origin,
+      ...(k.scope ? { scope: k.scope } : {}),
     };
   });
   const usable = keys.filter((k) => !k.revoked).length;
   if (parsed.data.threshold > usable) {
     throw new RelayError('POLICY_INVALID', `${where}: threshold ${parsed.data.threshold} can never be met with ${usable} non-revoked key(s)`);
   }
-  return { threshold: parsed.data.threshold, maxBundleBytes: parsed.data.maxBundleBytes, keys };
+  return { threshold: parsed.data.threshold, maxBundleBytes: parsed.data.maxBundleBytes, keys, ...(parsed.data.scope ? { scope: parsed.data.scope } : {}) };
 }
 
 /** Reads and validates a policy file; relative key paths resolve against the file's directory. */
@@ -133,7 +143,7 @@ export function loadTrustPolicy(path: string, options: PolicyLoadOptions = {}): 
   return parseTrustPolicy(text, { ...options, baseDir: options.baseDir ?? dirname(resolve(path)), where: path });
 }
 
-/** The policy `bundle verify --key PUB ...` stands for: these keys, any cluster, `threshold` of them. */
+/** The policy `bundle verify --key PUB ...` stands for: these keys, any cluster, `threshold` of them, no scope check. */
 export function policyFromPublicKeys(keys: { pem: string | Buffer; origin: string }[], threshold = 1, maxBundleBytes = DEFAULT_MAX_BUNDLE_BYTES): TrustPolicy {
   const seen = new Set<string>();
   const loaded = keys.map((k): PolicyKey => {
@@ -144,5 +154,5 @@ export function policyFromPublicKeys(keys: { pem: string | Buffer; origin: strin
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > loaded.length) {
     throw new RelayError('USAGE', `threshold ${threshold} needs between 1 and ${loaded.length} distinct keys`);
   }
-  return { threshold, maxBundleBytes, keys: loaded };
+  return { threshold, maxBundleBytes, keys: loaded, scopeCheck: 'off' };
 }
