@@ -83,7 +83,8 @@ async function benchRound(state: Awaited<ReturnType<typeof sandboxUp>>, kc: Kube
     const rObjects = benchObjects(rPrefix, nsCount, total);
     const { privateKey, publicKey } = generateSigningKeyPair('ecdsa-p256');
     writeFileSync(join(dir, 'release.pub'), publicKeyPem(publicKey));
-    writeFileSync(join(dir, 'policy.yaml'), 'apiVersion: rollout-relay.io/v1\nkind: TrustPolicy\nkeys:\n  - name: bench\n    publicKey: release.pub\n');
+    // The bundle spans several namespaces and creates them: the scope has to say so.
+    writeFileSync(join(dir, 'policy.yaml'), `apiVersion: rollout-relay.io/v1\nkind: TrustPolicy\nscope: {namespaces: ["${rPrefix}-*"], clusterResources: [{group: "", kind: Namespace}]}\nkeys:\n  - name: bench\n    publicKey: release.pub\n`);
     const bundlePath = join(dir, 'bench.bundle.tar');
     await writeBundleFile(bundlePath, rObjects, { source: { cluster: 'shanghai', namespace: `${rPrefix}-0`, kind: 'Deployment', name: 'bench' }, sequence: 1 });
     await signBundleFile({ bundlePath, signers: [keySigner(privateKey)] });

@@ -10,6 +10,7 @@ import { APPLICATION_ANNOTATION } from '../status/model.js';
 import { assessHealth, hasHealthRule, type Health } from './health.js';
 import { LastGoodStore, compressBundle } from './last-good.js';
 import type { OnHookFailure, PostCheckResult } from '../hooks/types.js';
+import { OutOfScopeError, type ScopeGuard } from '../policy/scope.js';
 import {
   computePrune, decideOwnership, describeObject, desiredObject, entryOf, mapBounded, planApply, unionInventory, untouchedSince,
   type ApplyPlan, type LiveObjectInfo, type OwnershipDecision,
@@ -54,6 +55,8 @@ export interface ApplyOptions {
    * refused as NOT_OWNED. It is never written, adopted or pruned. Default: false.
    */
   keepExistingNamespaces?: boolean;
+  /** The scope the bundle was verified under: prune and rollback never delete or restore outside it. Default: none. */
+  scope?: ScopeGuard;
 }
 
 /** A verified bundle, ready to apply: only what `verifyBundleFile` returned. */
@@ -139,7 +142,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * first write a rollback to the last bundle that completed on this target.
  */
 export class Applier {
-  private readonly opts: Required<Omit<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied'>> & Pick<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied'>;
+  private readonly opts: Required<Omit<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope'>> & Pick<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope'>;
   private objects: UntypedObjectApi;
   readonly status: StatusWriter;
   private readonly lastGood: LastGoodStore;
@@ -159,6 +162,7 @@ export class Applier {
       onHookFailure: options.onHookFailure ?? 'rollback',
       afterStepApplied: options.afterStepApplied,
       keepExistingNamespaces: options.keepExistingNamespaces ?? false,
+      scope: options.scope,
     };
     enableKeepAlive(kc, Math.max(8, this.opts.concurrency * 2));
     this.objects = UntypedObjectApi.forKubeConfig(kc);
@@ -191,6 +195,7 @@ export class Applier {
     }
     const previousInventory = current?.inventory ?? [];
     const reapply = current?.state === 'completed' && current.bundleDigest === digest;
+    if (this.opts.prune) await this.refusePruneOutsideScope(computePrune(previousInventory, plan.inventory));
 
     const items = await timed('preflight', () => this.preflight(plan, previousInventory, reapply && current ? new Date(current.startedAt) : undefined));
     const deferred = items.filter((i) => i.deferred).map((i) => describeObject(i.obj));
@@ -456,6 +461,23 @@ export class Applier {
     }
   }
 
+  /** A prune that would delete outside the scope refuses the whole apply before anything is written. */
+  private async refusePruneOutsideScope(entries: InventoryEntry[]): Promise<void> {
+    const outside = this.opts.scope ? await this.opts.scope.outside(entries) : [];
+    if (!outside.length) return;
+    throw new OutOfScopeError(
+      `pruning what the previous bundle had would delete ${outside.length} object(s) outside the trust policy's scope; nothing was written (widen the scope, or apply with --no-prune and remove them by hand):\n${outside.map((v) => `  ${v.object}: ${v.reason}`).join('\n')}`,
+      outside, outside.length,
+    );
+  }
+
+  /** The entries the scope allows deleting; a rollback leaves the others alone. */
+  private async deletableInScope(entries: InventoryEntry[]): Promise<InventoryEntry[]> {
+    if (!this.opts.scope) return entries;
+    const outside = new Set((await this.opts.scope.outside(entries)).map((v) => v.object));
+    return entries.filter((e) => !outside.has(describeObject(e)));
+  }
+
   /** Deletes inventory entries (foreground propagation), only when they still carry our ownership. */
   private async prune(entries: InventoryEntry[]): Promise<string[]> {
     const done: string[] = [];
@@ -496,7 +518,8 @@ export class Applier {
         const bytes = await this.lastGood.load(lastCompleted.bundleDigest.replace(/^sha256:/, ''));
         if (!bytes) throw new RelayError('APPLY_FAILED', `the last completed bundle ${lastCompleted.bundleDigest} is not kept in the cluster`);
         const previous = await readBundleBytes(bytes);
-        const prevPlan = planApply(previous.objects);
+        // Restore only within the scope, namespaces defaulted as on the first apply (OUT_OF_SCOPE fails the rollback).
+        const prevPlan = planApply(this.opts.scope ? await this.opts.scope.admit(previous.objects) : previous.objects);
         for (const step of prevPlan.steps) {
           const results = await mapBounded(step.objects, this.opts.concurrency, (o) => this.objects.patch(desiredObject(o, this.application), undefined, undefined, this.opts.fieldManager, true, PatchStrategy.ServerSideApply));
           const failed = results.map((r, i) => ({ r, o: step.objects[i]! })).filter((x) => x.r.status === 'rejected');
@@ -508,7 +531,7 @@ export class Applier {
         }
         keep = prevPlan.inventory;
         const added = computePrune(unionInventory(before?.inventory ?? [], plan.inventory), keep);
-        await this.prune(added);
+        await this.prune(await this.deletableInScope(added));
         await this.waitHealthy(prevPlan.steps.flatMap((s) => s.objects), Date.now() + this.opts.timeoutMs, 'rollback healthy');
       } else {
         // First bundle on this target: remove what this run created, keep what existed before.

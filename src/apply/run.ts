@@ -5,6 +5,7 @@ import { formatDigest, inspectBundle } from '../bundle/index.js';
 import type { TrustPolicy } from '../policy/index.js';
 import { verifyBundleFile, type VerifiedBundle } from '../verify/index.js';
 import type { ClusterTarget } from '../cluster/kubeconfig.js';
+import { KindScopeLookup } from '../cluster/kind-scope.js';
 import { StatusSequenceStore } from '../status/sequence-store.js';
 import { StatusWriter } from '../status/writer.js';
 import { Applier, type ApplyOptions, type ApplyReport } from './applier.js';
@@ -30,13 +31,18 @@ async function fileDigest(path: string): Promise<string> {
 
 /**
  * Verify, then apply (design §3–4). Nothing unverified is applied: the objects come only from
- * `verifyBundleFile`, whose sequence check reads the target's status ConfigMap. Re-applying the
+ * `verifyBundleFile`, whose sequence check reads the target's status ConfigMap and whose scope check
+ * resolves kinds through the target's API discovery, as the apply will. Re-applying the
  * bundle that already completed on the target (same digest) is allowed and writes nothing when the
  * cluster already matches.
  */
 export async function applyBundleFile(opts: ApplyBundleOptions): Promise<ApplyBundleResult> {
   const kc = opts.target.kubeConfig;
-  const base = { bundlePath: opts.bundlePath, ...(opts.signaturePath ? { signaturePath: opts.signaturePath } : {}), policy: opts.policy, target: opts.target.name, commitSequence: false };
+  const kinds = KindScopeLookup.forKubeConfig(kc);
+  const base = {
+    bundlePath: opts.bundlePath, ...(opts.signaturePath ? { signaturePath: opts.signaturePath } : {}), policy: opts.policy, target: opts.target.name, commitSequence: false,
+    resolveKind: (apiVersion: string, kind: string) => kinds.scopeOf(apiVersion, kind),
+  };
   let verified: VerifiedBundle;
   let sequenceCheck: ApplyBundleResult['sequenceCheck'] = 'passed';
   try {
@@ -56,7 +62,8 @@ export async function applyBundleFile(opts: ApplyBundleOptions): Promise<ApplyBu
   if (createHash('sha256').update(bytes).digest('hex') !== verified.digest) {
     throw new RelayError('DIGEST_MISMATCH', `${opts.bundlePath} changed while it was being verified; nothing was written`);
   }
-  const applier = new Applier(kc, verified.index.application, opts);
+  // Prune and rollback stay inside the scope the bundle was admitted under.
+  const applier = new Applier(kc, verified.index.application, { ...opts, scope: verified.scope });
   const report = await applier.apply({
     application: verified.index.application,
     objects: verified.objects,

@@ -18,6 +18,11 @@ export interface ScanOptions {
    * mismatch wins over any structural error, because it names the real cause: the bytes were changed.
    */
   expectedDigest?: string;
+  /**
+   * Called with each manifest once its digest matched index.json, one file at a time (memory stays
+   * bounded by one file). What it throws counts as a structural error: a whole-bundle digest mismatch wins.
+   */
+  onManifest?: (path: string, bytes: Buffer) => void;
 }
 
 export interface ScanResult extends ParsedTar {
@@ -35,7 +40,7 @@ export async function scanBundle(source: ByteSource, options: ScanOptions = {}):
   if (options.totalSize !== undefined && options.totalSize > limits.maxBundleBytes) {
     throw new RelayError('TOO_LARGE', `bundle is ${options.totalSize} bytes, above the ${limits.maxBundleBytes}-byte limit; refused`);
   }
-  const parser = new BundleTarParser({ limits, keepManifests: options.keepManifests ?? false, totalSize: options.totalSize });
+  const parser = new BundleTarParser({ limits, keepManifests: options.keepManifests ?? false, totalSize: options.totalSize, ...(options.onManifest ? { onManifest: options.onManifest } : {}) });
   // A large file hashes its whole-file digest itself, on another core (see parallel-digest.ts).
   const selfDigest = isSelfDigesting(source) ? source : undefined;
   const whole = selfDigest ? undefined : createHash('sha256');

@@ -173,11 +173,14 @@ export class BundleTarParser {
   private listed = new Map<string, BundleFile>();
   private seen = new Set<string>();
   private manifests: { path: string; bytes: Buffer }[] = [];
+  private readonly onManifest: ((path: string, bytes: Buffer) => void) | undefined;
 
-  constructor(options: { limits?: ReadLimits; keepManifests?: boolean; totalSize?: number } = {}) {
+  /** `onManifest` receives each manifest once its digest matched index.json, one file at a time. */
+  constructor(options: { limits?: ReadLimits; keepManifests?: boolean; totalSize?: number; onManifest?: (path: string, bytes: Buffer) => void } = {}) {
     this.limits = resolveLimits(options.limits);
     this.keepManifests = options.keepManifests ?? false;
     this.totalSize = options.totalSize;
+    this.onManifest = options.onManifest;
   }
 
   push(chunk: Buffer): void {
@@ -258,7 +261,7 @@ export class BundleTarParser {
       remaining: h.size,
       padding: paddingFor(h.size),
       hash: createHash('sha256'),
-      chunks: isIndex || this.keepManifests ? [] : undefined,
+      chunks: isIndex || this.keepManifests || this.onManifest ? [] : undefined,
       // The declared size was checked against the file's real size above, so this allocates nothing the file does not hold.
       into: isIndex && this.totalSize !== undefined ? Buffer.allocUnsafe(h.size) : undefined,
       listed,
@@ -283,7 +286,10 @@ export class BundleTarParser {
     if (digest !== e.listed.sha256) {
       throw new RelayError('FILE_DIGEST_MISMATCH', `${e.path}: sha256 ${digest}, index.json says ${e.listed.sha256}; the bundle was altered`);
     }
-    if (e.chunks) this.manifests.push({ path: e.path, bytes: Buffer.concat(e.chunks) });
+    if (!e.chunks) return;
+    const bytes = Buffer.concat(e.chunks);
+    if (this.keepManifests) this.manifests.push({ path: e.path, bytes });
+    this.onManifest?.(e.path, bytes);
   }
 
   /** Call after the last byte: checks the end-of-archive marker and that nothing listed is missing. */

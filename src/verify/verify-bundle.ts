@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { indexMetadata } from '../bundle/index-file.js';
+import { parseBundleManifest } from '../bundle/manifest-yaml.js';
 import { objectsOf, scanBundle } from '../bundle/reader.js';
 import { bundleFileSource } from '../bundle/parallel-digest.js';
 import { regularFileSize, type ByteSource } from '../bundle/source.js';
@@ -7,6 +8,7 @@ import type { ReadLimits } from '../bundle/tar-reader.js';
 import type { BundleIndex, BundleMetadata, KubeObject } from '../bundle/types.js';
 import { RelayError } from '../errors.js';
 import { checkBundleMetadata, checkSequence, decideSignatures } from '../policy/evaluate.js';
+import { BundleScope, type KindResolver } from '../policy/scope.js';
 import type { SequenceStateStore } from '../policy/state-store.js';
 import type { TrustPolicy } from '../policy/trust-policy.js';
 import { parseEnvelope, MAX_ENVELOPE_BYTES, type Envelope } from '../signing/dsse.js';
@@ -28,6 +30,12 @@ export interface VerifyOptions {
   now?: Date;
   /** Read caps; maxBundleBytes defaults to the policy's. */
   limits?: ReadLimits;
+  /**
+   * Scope of kinds neither built in nor defined by the bundle's CRDs (apply passes the target's API
+   * discovery). Without it such an object without a namespace is refused unless the scope allows it
+   * both cluster-wide and in the application's namespace.
+   */
+  resolveKind?: KindResolver;
 }
 
 export interface VerifyBundleFileOptions extends VerifyOptions {
@@ -41,7 +49,10 @@ export interface VerifyBundleFileOptions extends VerifyOptions {
 /** A bundle that passed every check; apply only what this returns. */
 export interface VerifiedBundle {
   index: BundleIndex;
-  /** Canonical objects in apply order; empty when `loadObjects` was false. */
+  /**
+   * Canonical objects in apply order, namespaced kinds without a namespace defaulted to the
+   * application's namespace (as apply writes them); empty when `loadObjects` was false.
+   */
   objects: KubeObject[];
   /** Lower-case hex SHA-256 of the bundle file (the signed subject). */
   digest: string;
@@ -54,6 +65,10 @@ export interface VerifiedBundle {
   target?: string;
   targetCheck: 'passed' | 'skipped';
   sequenceCheck: 'passed' | 'skipped';
+  /** 'skipped' only for a policy without scope (`bundle verify --key`). */
+  scopeCheck: 'passed' | 'skipped';
+  /** The scope the bundle was admitted under (for prune and rollback); undefined when not checked. */
+  scope?: BundleScope;
   /** Last sequence accepted before this one, when a store was given and had one. */
   previousSequence?: number;
   /** Signatures present but not counted (bad, unknown, revoked, not allowed), when the threshold was met anyway. */
@@ -69,7 +84,8 @@ function sameMetadata(a: BundleMetadata, b: BundleMetadata): boolean {
  * envelope shape, signatures and threshold (BAD_SIGNATURE, UNKNOWN_KEY, THRESHOLD_NOT_MET,
  * SOURCE/TARGET_NOT_ALLOWED), expiry and target (EXPIRED, TARGET_NOT_ALLOWED), sequence (ROLLBACK),
  * then one streaming pass over the bundle (DIGEST_MISMATCH, FILE_DIGEST_MISMATCH, UNSAFE_ENTRY,
- * UNLISTED_ENTRY, MISSING_ENTRY, TOO_LARGE, UNSUPPORTED_FORMAT, MALFORMED). Throws a RelayError.
+ * UNLISTED_ENTRY, MISSING_ENTRY, TOO_LARGE, UNSUPPORTED_FORMAT, MALFORMED), then the scope of every
+ * object (OUT_OF_SCOPE, judged one file at a time). Throws a RelayError.
  */
 export async function verifyBundleSource(source: ByteSource, totalSize: number | undefined, envelope: Envelope, options: VerifyOptions): Promise<VerifiedBundle> {
   const { policy, target } = options;
@@ -88,16 +104,22 @@ export async function verifyBundleSource(source: ByteSource, totalSize: number |
     previousSequence = await checkSequence(options.stateStore, meta, target);
   }
   const loadObjects = options.loadObjects ?? true;
+  const scope = policy.scopeCheck === 'off' ? undefined : new BundleScope(policy, decision.keyIds, meta.application, options.resolveKind);
+  // Without loaded objects, judge each manifest as it streams by and drop it.
+  const streamed = scope && !loadObjects ? scope.check() : undefined;
   const scan = await scanBundle(source, {
     limits: { ...options.limits, maxBundleBytes: options.limits?.maxBundleBytes ?? policy.maxBundleBytes },
     keepManifests: loadObjects,
     ...(totalSize !== undefined ? { totalSize } : {}),
     expectedDigest: statement.subject[0].digest.sha256,
+    ...(streamed ? { onManifest: (path: string, bytes: Buffer) => streamed.observe(parseBundleManifest(bytes, path)) } : {}),
   });
   if (!sameMetadata(indexMetadata(scan.index), meta)) {
     throw new RelayError('MALFORMED', 'index.json disagrees with the signed statement (sequence, targets, source or times); re-create and re-sign the bundle');
   }
-  const objects = loadObjects ? objectsOf(scan) : [];
+  let objects = loadObjects ? objectsOf(scan) : [];
+  if (streamed) await streamed.finish();
+  else if (scope) objects = await scope.admit(objects);
   if (options.stateStore && target !== undefined && (options.commitSequence ?? true)) {
     await options.stateStore.put(meta.application, target, meta.sequence);
   }
@@ -113,6 +135,8 @@ export async function verifyBundleSource(source: ByteSource, totalSize: number |
     ...(target !== undefined ? { target } : {}),
     targetCheck: target !== undefined ? 'passed' : 'skipped',
     sequenceCheck: options.stateStore ? 'passed' : 'skipped',
+    scopeCheck: scope ? 'passed' : 'skipped',
+    ...(scope ? { scope } : {}),
     ...(previousSequence !== undefined ? { previousSequence } : {}),
     ignoredSignatures: decision.ignored,
   };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { RelayError } from '../../errors.js';
-import { loadTrustPolicy } from '../../policy/index.js';
+import { loadTrustPolicy, OutOfScopeError } from '../../policy/index.js';
 import { parseDuration } from '../../bundle/index.js';
 import type { ApplyBundleResult } from '../../apply/index.js';
 import type { ClusterTarget } from '../../cluster/index.js';
@@ -93,6 +93,8 @@ export function registerApply(program: Command): void {
       } catch (err) {
         if (opts.json && err instanceof ApplyError) {
           process.stdout.write(JSON.stringify({ target: target.name, error: err.code, message: err.message, problems: err.problems }) + '\n');
+        } else if (opts.json && err instanceof OutOfScopeError) {
+          process.stdout.write(JSON.stringify({ target: target.name, error: err.code, message: err.message, problems: err.violations.map((v) => ({ object: v.object, kind: 'out-of-scope', message: v.reason })) }) + '\n');
         }
         throw err;
       }

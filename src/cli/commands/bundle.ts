@@ -167,7 +167,8 @@ export function verifySummary(v: VerifiedBundle): string {
     ? `sequence ${v.index.sequence} checked (previous ${v.previousSequence ?? 'none'})`
     : `sequence ${v.index.sequence} NOT checked (no --state given)`;
   const target = v.targetCheck === 'passed' ? `target ${shown(v.target)} allowed` : 'target NOT checked (no --target given)';
-  return `verified ${formatDigest(v.digest)} ${shown(v.index.application)} signed by ${signers}, threshold ${v.keyIds.length}/${v.threshold}; ${target}; ${seq}; expires ${v.index.expiresAt}`;
+  const scope = v.scopeCheck === 'passed' ? 'every object in scope' : 'scope NOT checked (--key has no policy scope)';
+  return `verified ${formatDigest(v.digest)} ${shown(v.index.application)} signed by ${signers}, threshold ${v.keyIds.length}/${v.threshold}; ${target}; ${seq}; ${scope}; expires ${v.index.expiresAt}`;
 }
 
 /** verify, with its outcome also written as CI reports (`--junit`, `--dotenv`) when asked, pass or fail. */
@@ -224,7 +225,7 @@ async function runVerify(opts: VerifyCliOptions): Promise<VerifiedBundle> {
     loadObjects: false,
   });
   if (opts.json) {
-    const { objects: _objects, statement: _statement, index, ...rest } = verified;
+    const { objects: _objects, statement: _statement, scope: _scope, index, ...rest } = verified;
     process.stdout.write(JSON.stringify({ verified: true, ...rest, digest: formatDigest(verified.digest), index: { ...index, files: index.files.length } }, null, 2) + '\n');
   } else {
     process.stdout.write(verifySummary(verified) + '\n');

@@ -9,6 +9,11 @@ import { freshNamespace, kubeConfig } from '../support/sandbox.js';
 import { Release, configMap, deployment, live, objectApi, rv, service } from './support.js';
 
 const release = new Release();
+/** For the tests that need a CRD, cluster RBAC or a second namespace: the scope says so explicitly. */
+const wide = new Release([
+  '{namespaces: ["rr-*"], clusterResources: [{group: apiextensions.k8s.io, kind: CustomResourceDefinition}, {group: rbac.authorization.k8s.io, kind: ClusterRole},',
+  '{group: "", kind: Namespace}]}',
+].join(' '));
 
 async function podUids(namespace: string, app: string): Promise<string[]> {
   const pods = await kubeConfig('dr').makeApiClient(CoreV1Api).listNamespacedPod({ namespace, labelSelector: `app=${app}` });
@@ -40,9 +45,9 @@ describe('apply: verified, ordered, all-or-nothing server-side apply on the real
       service(ns, 'web'),
       deployment(ns, 'web', { replicas: 2 }),
     ];
-    const b = await release.bundle(ns, 'web', 1, objects);
+    const b = await wide.bundle(ns, 'web', 1, objects);
     try {
-      const r = await release.apply(b.path);
+      const r = await wide.apply(b.path);
       assert.equal(r.report.result, 'completed');
       assert.equal(r.report.applied.length, objects.length);
       assert.ok(r.report.deferred.length >= 6, 'objects in the new namespace / of the new CRD were preflighted before it existed');
@@ -74,8 +79,8 @@ describe('apply: verified, ordered, all-or-nothing server-side apply on the real
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: newNs } },
       configMap(ns, 'a', { k: 'v' }), service(ns, 'web'), deployment(ns, 'web'), configMap(newNs, 'b', { k: 'v' }), bad,
     ];
-    const b = await release.bundle(ns, 'web', 1, objects);
-    await assert.rejects(release.apply(b.path), (err: unknown) => {
+    const b = await wide.bundle(ns, 'web', 1, objects);
+    await assert.rejects(wide.apply(b.path), (err: unknown) => {
       assert.ok(isRelayError(err, 'PREFLIGHT_FAILED'), String(err));
       assert.ok(err instanceof ApplyError);
       assert.equal(err.problems.length, 1);
@@ -91,8 +96,8 @@ describe('apply: verified, ordered, all-or-nothing server-side apply on the real
     const ns = await freshNamespace('rr-appns', ['dr']);
     const missing = `rr-missing-${randomBytes(3).toString('hex')}`;
     const objects = [configMap(ns, 'a', { k: 'v' }), service(ns, 'web')];
-    const b = await release.bundle(missing, 'web', 1, objects);
-    await assert.rejects(release.apply(b.path), (err: unknown) => {
+    const b = await wide.bundle(missing, 'web', 1, objects);
+    await assert.rejects(wide.apply(b.path), (err: unknown) => {
       assert.ok(isRelayError(err, 'PREFLIGHT_FAILED'), String(err));
       assert.match((err as Error).message, new RegExp(`namespace ${missing} .*status ConfigMap.*Nothing was written`));
       return true;

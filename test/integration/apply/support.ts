@@ -9,7 +9,10 @@ import { signBundleFile } from '../../../src/verify/index.js';
 import { applyBundleFile, type ApplyBundleResult, type ApplyOptions } from '../../../src/apply/index.js';
 import { kubeConfig } from '../support/sandbox.js';
 
-/** A real signing key and the trust policy that trusts it, in a temp dir. */
+/**
+ * A real signing key and the trust policy that trusts it, in a temp dir. `scope` is the policy's
+ * `scope:` (YAML flow text); without it the default applies (the application's namespace only).
+ */
 export class Release {
   readonly dir = mkdtempSync(join(tmpdir(), 'rr-apply-'));
   readonly policyPath: string;
@@ -17,16 +20,22 @@ export class Release {
   private readonly signer;
   private n = 0;
 
-  constructor() {
+  constructor(scope?: string) {
     const { privateKey, publicKey } = generateSigningKeyPair('ecdsa-p256');
     this.signer = keySigner(privateKey);
     writeFileSync(join(this.dir, 'release.pub'), publicKeyPem(publicKey));
-    this.policyPath = join(this.dir, 'policy.yaml');
-    writeFileSync(this.policyPath, [
-      'apiVersion: rollout-relay.io/v1', 'kind: TrustPolicy', 'threshold: 1', 'keys:',
+    this.policyPath = this.writePolicy('policy.yaml', scope);
+    this.policy = loadTrustPolicy(this.policyPath);
+  }
+
+  /** Another policy file trusting the same key, with this scope; returns its path. */
+  writePolicy(name: string, scope?: string): string {
+    const path = join(this.dir, name);
+    writeFileSync(path, [
+      'apiVersion: rollout-relay.io/v1', 'kind: TrustPolicy', 'threshold: 1', ...(scope ? [`scope: ${scope}`] : []), 'keys:',
       '  - name: release-signer', '    publicKey: release.pub', '    sources: [shanghai]', '    targets: [shenzhen]', '',
     ].join('\n'));
-    this.policy = loadTrustPolicy(this.policyPath);
+    return path;
   }
 
   /** Creates and signs a bundle for application `<namespace>/<name>` with the given sequence. */
@@ -39,7 +48,7 @@ export class Release {
     return { path, digest: created.digest };
   }
 
-  apply(path: string, opts: ApplyOptions = {}): Promise<ApplyBundleResult> {
+  apply(path: string, opts: ApplyOptions & { policy?: TrustPolicy } = {}): Promise<ApplyBundleResult> {
     return applyBundleFile({ bundlePath: path, policy: this.policy, target: { name: 'shenzhen', kubeConfig: kubeConfig('dr') }, pollIntervalMs: 250, ...opts });
   }
 }
