@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 
 /**
- * Argo CD's Application and ApplicationSet CustomResourceDefinitions, reduced to their names,
+ * Argo CD's Application, ApplicationSet and AppProject CustomResourceDefinitions, reduced to their names,
  * scopes and status subresource with an open schema. Argo CD itself does not run in the sandbox
  * (its Go module does not build here); the project only creates and reads these objects.
  */
@@ -44,5 +44,9 @@ function argoCdCrd(kind: string, plural: string, shortNames: string[]): Kubernet
 }
 
 export function argoCdCrds(): KubernetesObject[] {
-  return [argoCdCrd('Application', 'applications', ['app', 'apps']), argoCdCrd('ApplicationSet', 'applicationsets', ['appset', 'appsets'])];
+  return [
+    argoCdCrd('Application', 'applications', ['app', 'apps']),
+    argoCdCrd('ApplicationSet', 'applicationsets', ['appset', 'appsets']),
+    argoCdCrd('AppProject', 'appprojects', ['appproj', 'appprojs']),
+  ];
 }

@@ -8,6 +8,7 @@ import { registerApply } from './apply.js';
 import { registerStatus } from './status.js';
 import { registerController } from './controller.js';
 import { registerPromote, registerResume } from './promote.js';
+import { registerPolicy } from './policy.js';
 
 /**
  * The command surface of design §7. Each built command lives in its own module and registers
@@ -21,6 +22,7 @@ export function registerCommands(program: Command): void {
   registerResume(program);
   registerController(program);
   registerStatus(program);
+  registerPolicy(program);
   declareUnbuilt(program, 'drill', 'run a DR failover drill and report RTO/RPO', 'drill issue');
   declareUnbuilt(program, 'appset-plugin', 'serve the Argo CD ApplicationSet plugin generator', 'ApplicationSet issue');
   registerSandbox(program);
