@@ -28,7 +28,7 @@ async function readAppProject(ref: string, opts: ScopeCliOptions): Promise<unkno
   try {
     return await UntypedObjectApi.forKubeConfig(kc).read({ apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', metadata: { namespace: m[1]!, name: m[3]! } });
   } catch (err) {
-    if (apiStatusCode(err) === 404 || (err instanceof Error && err.message.startsWith('Failed to fetch resource metadata'))) {
+    if (apiStatusCode(err) === 404 || (err instanceof Error && /^(Failed to fetch resource metadata|Unrecognized API version and kind)/.test(err.message))) {
       throw new RelayError('CONFIG_INVALID', `AppProject ${ref} not found in context ${kc.getCurrentContext()} (or the cluster has no AppProject CRD); check the name with: kubectl get appprojects -A`, { cause: err });
     }
     throw wrapTransport(err, `reading AppProject ${ref}`);
