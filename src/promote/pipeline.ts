@@ -20,6 +20,7 @@ import { StatusSequenceStore } from '../status/sequence-store.js';
 import { StatusWriter } from '../status/writer.js';
 import type { HotUpdateState } from '../status/model.js';
 import { verifyBundleBytes, type VerifiedBundle } from '../verify/verify-bundle.js';
+import { KindScopeLookup } from '../cluster/kind-scope.js';
 import { judgeCompletion } from './completion.js';
 import { nullLogger, type EventRecorder, type Logger, type PromoterDeps, type PromotionObserver, type WorkloadEventTarget } from './deps.js';
 import { KubeEventRecorder, REASON_VERIFICATION_FAILED } from './events.js';
@@ -47,7 +48,7 @@ export interface PromoteOptions {
 const VERIFICATION_CODES: ReadonlySet<RelayErrorCode> = new Set<RelayErrorCode>([
   'DIGEST_MISMATCH', 'FILE_DIGEST_MISMATCH', 'BAD_SIGNATURE', 'UNKNOWN_KEY', 'THRESHOLD_NOT_MET', 'EXPIRED',
   'TARGET_NOT_ALLOWED', 'SOURCE_NOT_ALLOWED', 'UNSAFE_ENTRY', 'UNLISTED_ENTRY', 'MISSING_ENTRY', 'TOO_LARGE',
-  'UNSUPPORTED_FORMAT', 'MALFORMED',
+  'UNSUPPORTED_FORMAT', 'MALFORMED', 'OUT_OF_SCOPE',
 ]);
 
 /** The signed bundle of one promotion, in memory. */
@@ -367,6 +368,8 @@ export class Promoter {
       pollIntervalMs: this.pollIntervalMs,
       onHookFailure: this.config.onHookFailure,
       keepExistingNamespaces: true,
+      // Prune and rollback stay inside the scope the bundle was admitted under.
+      ...(verified.scope ? { scope: verified.scope } : {}),
       ...(hooks.count > 0 ? { postChecks: () => hooks.run(hookCtx) } : {}),
       ...(t.rollouts === 'full' ? { afterStepApplied: async (objs) => { await promoteRolloutsFull(drObjects, objs, ctx.deadline); } } : {}),
     });
@@ -390,7 +393,9 @@ export class Promoter {
 
   /** Verification for one target; the very bundle that already completed there may be applied again. */
   private async verifyFor(target: string, kc: ClusterTarget['kubeConfig'], ctx: TargetContext, current: { state: HotUpdateState; bundleDigest: string; sequence: number } | undefined): Promise<VerifiedBundle> {
-    const base = { policy: ctx.policy, target, commitSequence: false } as const;
+    // Kinds neither built in nor defined by the bundle are judged as the target serves them.
+    const kinds = KindScopeLookup.forKubeConfig(kc);
+    const base = { policy: ctx.policy, target, commitSequence: false, resolveKind: (apiVersion: string, kind: string) => kinds.scopeOf(apiVersion, kind) } as const;
     try {
       return await verifyBundleBytes(ctx.signed.bytes, ctx.signed.envelope, { ...base, stateStore: new StatusSequenceStore(kc) });
     } catch (err) {
