@@ -24,6 +24,12 @@ export interface SandboxBinaries {
 const SCRIPT = fileURLToPath(new URL('../../sandbox/build-binaries.sh', import.meta.url));
 
 /**
+ * rollout-relay's own kwok stages (a pod marked rollout-relay.io/kwok-fail fails), kept in the repo
+ * and loaded next to kwok's, so they change without rebuilding or re-keying the binary cache.
+ */
+export const RELAY_KWOK_STAGES = fileURLToPath(new URL('../../sandbox/kwok/stages.yaml', import.meta.url));
+
+/**
  * Builds (first time, minutes) or finds in the cache (seconds) every sandbox binary. Build
  * progress goes to `progress` line by line; the script prints `ready <component> <dir>`.
  */

@@ -8,7 +8,7 @@ import { renderKubeconfig } from './kubeconfig.js';
 import { startProcess, isRunning, tailLog, type ManagedProcess } from './processes.js';
 import { httpsGet, waitFor } from './http.js';
 import { freePorts } from './ports.js';
-import type { SandboxBinaries } from './binaries.js';
+import { RELAY_KWOK_STAGES, type SandboxBinaries } from './binaries.js';
 import { argoCdCrds } from './argocd-crds.js';
 
 /** What makes the two sandbox clusters different from each other. */
@@ -242,6 +242,7 @@ export async function startCluster(
     await start('kwok', bin.kwok, [
       `--kubeconfig=${kwokKubeconfig}`,
       `--config=${bin.kwokStages}`,
+      `--config=${RELAY_KWOK_STAGES}`,
       '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       `--cidr=${spec.podCidr}`,
