@@ -9,6 +9,7 @@ import { registerStatus } from './status.js';
 import { registerController } from './controller.js';
 import { registerPromote, registerResume } from './promote.js';
 import { registerPolicy } from './policy.js';
+import { registerHooks } from './hooks.js';
 
 /**
  * The command surface of design §7. Each built command lives in its own module and registers
@@ -21,6 +22,7 @@ export function registerCommands(program: Command): void {
   registerPromote(program);
   registerResume(program);
   registerController(program);
+  registerHooks(program);
   registerStatus(program);
   registerPolicy(program);
   declareUnbuilt(program, 'drill', 'run a DR failover drill and report RTO/RPO', 'drill issue');
