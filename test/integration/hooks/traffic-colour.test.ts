@@ -1,35 +1,11 @@
 import assert from 'node:assert/strict';
 import { Nginx, VersionServer } from '../support/peers.js';
-import { hookContext, hooks, NEW, OLD } from './support.js';
+import { colourRouting, hookContext, hooks, NEW, noColourRouting, OLD } from './support.js';
 
 /**
  * Traffic colouring through a real nginx routing by the colour header (x-traffic-color) to two
  * node:http servers standing for the old and the new DR version.
  */
-function colourRouting(oldPort: number, newPort: number, routes: { colour: string; to: 'old' | 'new' }[]): string {
-  return [
-    `upstream old { server 127.0.0.1:${oldPort}; }`,
-    `upstream new { server 127.0.0.1:${newPort}; }`,
-    'map $http_x_traffic_color $colour_backend {',
-    '  "" new;   # no colour: the stable version, which is the new one once the rollout completed',
-    ...routes.map((r) => `  "${r.colour}" ${r.to};`),
-    '  default unknown;',
-    '}',
-    'server {',
-    '  listen 127.0.0.1:PORT;',
-    '  location / {',
-    '    if ($colour_backend = unknown) { return 404 "no route for this colour\\n"; }',
-    '    proxy_pass http://$colour_backend;',
-    '  }',
-    '}',
-  ].join('\n');
-}
-
-/** What is left when the header route is gone (argo-rollouts#4486): everything goes to the stable (new) version. */
-function noColourRouting(newPort: number): string {
-  return [`upstream new { server 127.0.0.1:${newPort}; }`, 'server {', '  listen 127.0.0.1:PORT;', '  location / { proxy_pass http://new; }', '}'].join('\n');
-}
-
 const colourHook = (url: string, extra: Record<string, unknown> = {}): unknown => ({
   name: 'colour', type: 'traffic-colour', url: `${url}/orders`,
   header: { name: 'x-traffic-color', value: '{{podTemplateHash}}' }, expect: { header: 'x-version', value: '{{podTemplateHash}}' },
