@@ -48,8 +48,10 @@ describe('hooks: Job hooks in the real DR cluster', () => {
     const names = (await batch.listNamespacedJob({ namespace: ns })).items.filter((j) => !j.metadata?.deletionTimestamp).map((j) => j.metadata?.name);
     assert.deepEqual(names, ['smoke-bbb222']);
     // Running the same revision again (hooks run, a drill) starts a fresh Job instead of reading the old verdict.
+    const firstUid = (await batch.readNamespacedJob({ name: 'smoke-bbb222', namespace: ns })).metadata?.uid;
     const [again] = await runner.run({ ...ctx, podTemplateHash: 'bbb222', revision: '2', deadline: Date.now() + 60_000 });
     assert.equal(again!.passed, true, again!.message);
+    assert.notEqual((await batch.readNamespacedJob({ name: 'smoke-bbb222', namespace: ns })).metadata?.uid, firstUid);
   });
 
   it('a Job that fails → fail with the pod\'s termination message; kwok has no logs and the result says so', async () => {
