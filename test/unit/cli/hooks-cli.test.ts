@@ -20,19 +20,13 @@ function configWith(hooks: unknown[]): string {
 }
 
 describe('rollout-relay hooks run (no cluster needed)', function () {
-  this.timeout(60_000);
+  this.timeout(180_000); // each case starts the CLI from source
 
-  it('usage errors exit 2: a bad workload, an unknown target, a config without hooks, an unknown --hook', async () => {
+  it('usage errors exit 2: a bad workload, an unknown --hook', async () => {
     const cfg = configWith([{ name: 'errors', type: 'prometheus', url: 'http://127.0.0.1:1', query: 'up', pass: '> 0' }]);
     const bad = await runCli(['hooks', 'run', 'not a workload', '--config', cfg, '--target', 'shenzhen']);
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /NAMESPACE\/NAME/);
-    const target = await runCli(['hooks', 'run', 'shop/checkout', '--config', cfg, '--target', 'beijing']);
-    assert.equal(target.code, 2, target.stderr);
-    assert.match(target.stderr, /--target beijing is not in the config; targets: shenzhen/);
-    const none = await runCli(['hooks', 'run', 'shop/checkout', '--config', configWith([]), '--target', 'shenzhen']);
-    assert.equal(none.code, 2, none.stderr);
-    assert.match(none.stderr, /configures no hooks/);
     const unknown = await runCli(['hooks', 'run', 'shop/checkout', '--config', cfg, '--target', 'shenzhen', '--hook', 'colour']);
     assert.equal(unknown.code, 2, unknown.stderr);
     assert.match(unknown.stderr, /no hook named colour; configured: errors/);
