@@ -59,35 +59,47 @@ export class PrometheusHook implements Hook {
     const label = this.spec.expectLabel ? { name: this.spec.expectLabel.name, value: renderTemplate(this.spec.expectLabel.value, run.values) } : null;
     const gate = `${this.spec.pass.op} ${this.spec.pass.value}`;
     let queries = 0;
-    let last: Reading = { kind: 'error', message: 'no query finished before the timeout' };
-    let lastJudgement = '';
+    /** The last query Prometheus answered (data or none); a later failed query never erases it. */
+    let answer: Extract<Reading, { kind: 'data' | 'no-data' }> | undefined;
+    let answerJudgement = '';
+    /** Set when the latest query failed (network, 5xx, cut short by the timeout). */
+    let lastError: string | undefined;
     for (;;) {
       const left = run.deadline - Date.now();
       if (left <= 0 || run.signal.aborted) break;
-      last = await this.query(base, query, AbortSignal.any([run.signal, AbortSignal.timeout(left)]));
+      const reading = await this.query(base, query, AbortSignal.any([run.signal, AbortSignal.timeout(left)]));
       queries++;
-      if (last.kind === 'refused') return { passed: false, observed: 'query refused', message: `Prometheus refused the query: ${last.message}` };
-      if (last.kind === 'data') {
-        const bad = last.samples.map((s) => this.judge(s, label, gate)).filter((why) => why !== '');
-        const samples = last.samples;
+      if (reading.kind === 'refused') return { passed: false, observed: 'query refused', message: `Prometheus refused the query: ${reading.message}` };
+      if (reading.kind === 'error') {
+        lastError = reading.message;
+      } else {
+        lastError = undefined;
+        answer = reading;
+      }
+      if (reading.kind === 'data') {
+        const samples = reading.samples;
+        const bad = samples.map((s) => this.judge(s, label, gate)).filter((why) => why !== '');
         const observed = samples.map((s) => `${s.value}${samples.length > 1 ? ` ${labelText(s.labels)}` : ''}`).join(', ');
         if (bad.length === 0) return { passed: true, observed, message: `${samples.map((s) => `${s.value} ${labelText(s.labels)}`).join(', ')} ${gate} (query ${queries})` };
-        lastJudgement = bad.join('; ');
+        answerJudgement = bad.join('; ');
       }
       if (Date.now() + this.spec.intervalMs >= run.deadline) break;
       await sleep(this.spec.intervalMs, run.signal);
     }
     const after = `after ${queries} quer${queries === 1 ? 'y' : 'ies'} in ${Math.round(run.budgetMs / 1000)}s`;
-    switch (last.kind) {
-      case 'no-data':
-        return this.spec.noData === 'pass'
-          ? { passed: true, observed: 'no data', message: `no data ${after}; noData: pass` }
-          : { passed: false, observed: 'no data', message: `no data ${after} (noData: fail): the query returned no series${label ? ` for ${label.name}="${label.value}"` : ''}` };
-      case 'data':
-        return { passed: false, observed: last.samples.map((s) => String(s.value)).join(', '), message: `${lastJudgement} ${after}` };
-      default:
-        return { passed: false, observed: 'error', message: `Prometheus at ${base} did not answer: ${last.message} ${after}` };
+    const failedLast = lastError === undefined ? '' : `; the last query failed: ${lastError}`;
+    if (answer === undefined) {
+      return { passed: false, observed: 'error', message: `Prometheus at ${base} did not answer: ${lastError ?? 'no query finished before the timeout'} ${after}` };
     }
+    if (answer.kind === 'data') {
+      return { passed: false, observed: answer.samples.map((s) => String(s.value)).join(', '), message: `${answerJudgement} ${after}${failedLast}` };
+    }
+    // No data is judged only now, and passes (noData: pass) only when Prometheus still answered last.
+    if (this.spec.noData === 'pass' && lastError === undefined) return { passed: true, observed: 'no data', message: `no data ${after}; noData: pass` };
+    return {
+      passed: false, observed: 'no data',
+      message: `no data ${after} (noData: ${this.spec.noData}): the query returned no series${label ? ` for ${label.name}="${label.value}"` : ''}${failedLast}`,
+    };
   }
 
   /** '' when the sample passes; otherwise why not. */
