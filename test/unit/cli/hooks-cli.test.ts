@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { runCli } from './run-cli.js';
 
@@ -33,8 +33,14 @@ describe('rollout-relay hooks run (no cluster needed)', function () {
   });
 
   it('a bad hook is refused at config load with CONFIG_INVALID naming it (exit 1)', async () => {
-    const r = await runCli(['hooks', 'run', 'shop/checkout', '--config', configWith([{ name: 'errors', type: 'prometheus', url: 'http://p:9090', query: 'up', pass: 'about 1' }]), '--target', 'shenzhen']);
+    const cfg = configWith([{ name: 'errors', type: 'prometheus', url: 'http://p:9090', query: 'up', pass: 'about 1' }]);
+    const junit = join(dirname(cfg), 'hooks.junit.xml');
+    const dotenv = join(dirname(cfg), 'hooks.env');
+    const r = await runCli(['hooks', 'run', 'shop/checkout', '--config', cfg, '--target', 'shenzhen', '--junit', junit, '--dotenv', dotenv]);
     assert.equal(r.code, 1, r.stderr);
+    // CI reports are written on a refusal too.
+    assert.match(readFileSync(dotenv, 'utf8'), /^HOOKS_PASSED=false$[\s\S]*^HOOKS_ERROR_CODE=CONFIG_INVALID$/m);
+    assert.match(readFileSync(junit, 'utf8'), /<failure type="CONFIG_INVALID"/);
     assert.match(r.stderr, /^error CONFIG_INVALID: [\s\S]*hooks\[0\] \(errors\): pass "about 1" is not a comparison/m);
   });
 });
