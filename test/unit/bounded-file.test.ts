@@ -7,7 +7,9 @@ import { loadTrustPolicy, parseTrustPolicy } from '../../src/policy/index.js';
 import { expectCode, tempDir } from '../helpers/bundle-fixtures.js';
 import { runCli } from './cli/run-cli.js';
 
-describe('bounded file reading (keys, certificates, policies)', () => {
+describe('bounded file reading (keys, certificates, policies)', function () {
+  // Runs the CLI in child processes: slow when the machine is busy.
+  this.timeout(120_000);
   let dir: { path: string; cleanup: () => void };
   beforeEach(() => (dir = tempDir()));
   afterEach(() => dir.cleanup());

@@ -34,7 +34,7 @@ const pssSpki = (rsaPublicKey: Buffer, params?: Buffer) =>
   tlv(0x30, Buffer.concat([tlv(0x30, Buffer.concat([RSASSA_PSS_OID, ...(params ? [params] : [])])), tlv(0x03, Buffer.concat([Buffer.from([0]), rsaPublicKey]))]));
 
 describe('canonical key identity: one key is one key in every encoding', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let dir: { path: string; cleanup: () => void };
   const variants: Record<string, { file: string; alg: 'ec' | 'rsa' }> = {};
   const f = (name: string) => join(dir.path, name);
