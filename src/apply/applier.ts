@@ -57,6 +57,8 @@ export interface ApplyOptions {
   keepExistingNamespaces?: boolean;
   /** The scope the bundle was verified under: prune and rollback never delete or restore outside it. Default: none. */
   scope?: ScopeGuard;
+  /** Phases timed before the apply (export, bundle, sign, verify), recorded with its own in the status's phase_durations. Default: none. */
+  priorPhaseDurations?: Record<string, number>;
 }
 
 /** A verified bundle, ready to apply: only what `verifyBundleFile` returned. */
@@ -163,6 +165,7 @@ export class Applier {
       afterStepApplied: options.afterStepApplied,
       keepExistingNamespaces: options.keepExistingNamespaces ?? false,
       scope: options.scope,
+      priorPhaseDurations: options.priorPhaseDurations ?? {},
     };
     enableKeepAlive(kc, Math.max(8, this.opts.concurrency * 2));
     this.objects = UntypedObjectApi.forKubeConfig(kc);
@@ -176,7 +179,7 @@ export class Applier {
 
   async apply(input: ApplyInput): Promise<ApplyReport> {
     if (input.application !== this.application) throw new RelayError('USAGE', `bundle is for application ${input.application}, the applier for ${this.application}`);
-    const durations: Record<string, number> = {};
+    const durations: Record<string, number> = { ...this.opts.priorPhaseDurations };
     const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
       const t = performance.now();
       try {

@@ -219,7 +219,7 @@ export class Promoter {
       ...(ws.live.metadata?.resourceVersion ? { resourceVersion: String(ws.live.metadata.resourceVersion) } : {}),
     };
     const outcomes = await Promise.all(targets.map((t) => this.promoteTarget(t, {
-      application: ws.application, signed, policy, deadline, record, eventTarget, commit, signal: opts.signal,
+      application: ws.application, signed, policy, deadline, record, eventTarget, commit, signal: opts.signal, sharedPhases: { ...phases },
       revision: signed.index.source.revision ?? ws.revision, podTemplateHash: signed.index.source.podTemplateHash ?? ws.podTemplateHash,
     })));
     for (const o of outcomes) {
@@ -370,6 +370,7 @@ export class Promoter {
       keepExistingNamespaces: true,
       // Prune and rollback stay inside the scope the bundle was admitted under.
       ...(verified.scope ? { scope: verified.scope } : {}),
+      priorPhaseDurations: { ...ctx.sharedPhases, ...phases },
       ...(hooks.count > 0 ? { postChecks: () => hooks.run(hookCtx) } : {}),
       ...(t.rollouts === 'full' ? { afterStepApplied: async (objs) => { await promoteRolloutsFull(drObjects, objs, ctx.deadline); } } : {}),
     });
@@ -380,6 +381,7 @@ export class Promoter {
         commit: ctx.commit ?? '', podTemplateHash: ctx.podTemplateHash,
       });
       for (const [k, v] of Object.entries(report.phaseDurations)) {
+        if (k in ctx.sharedPhases || k in phases) continue; // timed (and observed) already
         phases[k] = v;
         this.safe(() => this.observer.onPhase?.(k, v, { application: ctx.application, target: t.name }));
       }
@@ -435,6 +437,8 @@ interface TargetContext {
   revision: string;
   podTemplateHash: string;
   signal: AbortSignal | undefined;
+  /** Application-wide phases (export, bundle, sign) for the target's status. */
+  sharedPhases: Record<string, number>;
 }
 
 interface TargetRun {
