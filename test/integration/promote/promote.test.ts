@@ -75,8 +75,9 @@ describe('promote: the pipeline on the real sandbox', function () {
 
   it('image update of a plain Deployment → promote --wait → DR runs the same pod-template-hash, status completed', async () => {
     const setup = new RelaySetup();
-    const ns = await freshNamespace('rr-prom-dep', ['primary']);
-    cleanupDrNamespace(ns);
+    // This time DR already has the namespace (made by someone else): it is left as it is, not refused.
+    const ns = await freshNamespace('rr-prom-dep', ['primary', 'dr']);
+    const drNsBefore = (await readLive('dr', 'v1', 'Namespace', '', ns)).metadata?.resourceVersion;
     await applyPrimary(deploymentApp(ns, 'orders', 'registry.example/orders:1'));
     await waitComplete('Deployment', ns, 'orders', 'registry.example/orders:1');
     await applyPrimary(deploymentApp(ns, 'orders', 'registry.example/orders:2'));
@@ -91,6 +92,7 @@ describe('promote: the pipeline on the real sandbox', function () {
     assert.equal(st?.bundleDigest, r.result!.bundleDigest);
     assert.equal(st?.sourceCluster, 'shanghai');
     assert.equal(st?.podTemplateHash, hash);
+    assert.equal((await readLive('dr', 'v1', 'Namespace', '', ns)).metadata?.resourceVersion, drNsBefore, 'the existing DR namespace was not written');
   });
 
   it('signing key not in the trust policy → Warning Event DRVerificationFailed on the primary Rollout, status paused, DR untouched; resume after fixing the policy → completed', async () => {

@@ -122,7 +122,7 @@ export function objects(context: 'primary' | 'dr'): UntypedObjectApi {
 }
 
 export async function readLive<T = Record<string, unknown>>(context: 'primary' | 'dr', apiVersion: string, kind: string, ns: string, name: string): Promise<T & KubernetesObject> {
-  return (await objects(context).read({ apiVersion, kind, metadata: { name, namespace: ns } })) as T & KubernetesObject;
+  return (await objects(context).read({ apiVersion, kind, metadata: { name, ...(ns ? { namespace: ns } : {}) } })) as T & KubernetesObject;
 }
 
 /** Waits until the workload in primary is complete by design §1; returns its pod-template-hash. */
