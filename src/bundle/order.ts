@@ -7,7 +7,8 @@ export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 /**
  * Apply tiers of design §4, in order. Within a sync wave, objects are applied tier by tier:
  * Namespaces, CRDs, cluster-scoped RBAC, namespaced RBAC and ServiceAccounts, ConfigMaps/Secrets,
- * storage, Services, workloads, then everything else.
+ * storage, Services, Argo Rollouts analysis templates (a Rollout that names a template missing at
+ * that moment is marked InvalidSpec), workloads, then everything else.
  */
 export const APPLY_TIERS: readonly (readonly string[])[] = [
   ['Namespace'],
@@ -17,6 +18,7 @@ export const APPLY_TIERS: readonly (readonly string[])[] = [
   ['ConfigMap', 'Secret'],
   ['StorageClass', 'PersistentVolume', 'PersistentVolumeClaim'],
   ['Service'],
+  ['AnalysisTemplate', 'ClusterAnalysisTemplate'],
   ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Rollout', 'Pod', 'Job', 'CronJob'],
 ];
 const REST_TIER = APPLY_TIERS.length;

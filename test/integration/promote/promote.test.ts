@@ -183,7 +183,7 @@ describe('promote: the pipeline on the real sandbox', function () {
     await applyPrimary(rolloutApp(ns, 'pay', 'registry.example/pay:1', steps, [template]));
     await waitComplete('Rollout', ns, 'pay', 'registry.example/pay:1'); // first deploy skips steps
     const first = await promoteCli(setup, `${ns}/pay`);
-    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.code, 0, `${first.stderr}\n${first.stdout}`);
 
     // In primary an operator promotes past the indefinite pause (as `kubectl argo rollouts promote --full`).
     await applyPrimary(rolloutApp(ns, 'pay', 'registry.example/pay:2', steps, [template]));
@@ -197,7 +197,7 @@ describe('promote: the pipeline on the real sandbox', function () {
 
     const t0 = Date.now();
     const r = await promoteCli(setup, `${ns}/pay`);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
     const seconds = (Date.now() - t0) / 1000;
     const dr = await readLive<Rollout>('dr', 'argoproj.io/v1alpha1', 'Rollout', ns, 'pay');
     const primary = await readLive<Rollout>('primary', 'argoproj.io/v1alpha1', 'Rollout', ns, 'pay');
