@@ -6,6 +6,10 @@ type Bench = (args: string[]) => Promise<number>;
 
 const BENCHES: Record<string, { describe: string; run: Bench }> = {
   apply: { describe: 'apply 300 objects across 10 namespaces into the DR sandbox vs kubectl apply --server-side ([--sandbox DIR])', run: async (args) => (await import('./apply.js')).benchApply(args) },
+  promote: {
+    describe: 'controller: detection → completed p50/p99 for a 20-object application vs kubectl get + apply --server-side; 50 applications at once ([--sandbox DIR] [--rounds 20] [--apps 50])',
+    run: async (args) => (await import('./promote.js')).benchPromote(args),
+  },
   sandbox: { describe: 'sandbox down → up with cached binaries, timed ([--sandbox DIR] [--rounds N] [--keep])', run: async (args) => (await import('./sandbox.js')).benchSandbox(args) },
   bundle: {
     describe: 'bundle create (5,000 objects), verify throughput vs sha256sum (>= 256 MiB), 1 GiB streaming memory',

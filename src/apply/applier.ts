@@ -256,7 +256,10 @@ export class Applier {
               this.objects = UntypedObjectApi.forKubeConfig(this.kc); // fresh discovery for the new kinds
             }
           }
+          // Timed apart as well (inside `apply`): DR's own readiness, which rollout-relay only waits for.
+          const h = performance.now();
           await this.waitHealthy(plan.steps.filter((s) => s.wave === wave).flatMap((s) => s.objects), deadline, `wave ${wave} healthy`);
+          durations.health = (durations.health ?? 0) + Math.round(performance.now() - h);
         }
       });
       if (this.opts.postChecks) {
