@@ -232,6 +232,23 @@ describe('promote: the pipeline on the real sandbox', function () {
     assert.equal((svc.spec as { clusterIP?: string }).clusterIP, undefined);
   });
 
+  it('Argo CD tracking ids: objects of the same Argo CD app travel without the label; the tracking annotation does not', async () => {
+    const ns = await freshNamespace('rr-prom-track', ['primary']);
+    const tracking = (kind: string, name: string, app = 'shop') => ({ 'argocd.argoproj.io/tracking-id': `${app}:${kind === 'Deployment' ? 'apps' : ''}/${kind}:${ns}/${name}` });
+    await applyPrimary([
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'front', namespace: ns, annotations: tracking('Deployment', 'front') }, spec: { replicas: 1, selector: { matchLabels: { app: 'front' } }, template: { metadata: { labels: { app: 'front' } }, spec: { containers: [{ name: 'front', image: 'registry.example/front:1' }] } } } } as KubernetesObject,
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'front-settings', namespace: ns, annotations: tracking('ConfigMap', 'front-settings') }, data: { a: '1' } } as KubernetesObject,
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'someone-else', namespace: ns, annotations: tracking('ConfigMap', 'someone-else', 'billing') }, data: { b: '2' } } as KubernetesObject,
+    ]);
+    const exporter = new ApplicationExporter(kubeConfig('primary'));
+    const exported = await exporter.export(await exporter.readWorkload({ kind: 'Deployment', namespace: ns, name: 'front' }));
+    assert.equal(exported.application, `${ns}/front`);
+    assert.equal(exported.argoApp, 'shop');
+    const bundle = createBundle(exported.objects, { source: { cluster: 'shanghai', namespace: ns, kind: 'Deployment', name: 'front' }, sequence: 1 });
+    assert.deepEqual(bundle.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), ['ConfigMap/front-settings', 'Deployment/front', `Namespace/${ns}`]);
+    assert.ok(bundle.objects.every((o) => o.metadata.annotations?.['argocd.argoproj.io/tracking-id'] === undefined));
+  });
+
   it('promote exit codes: 0 completed, 1 refused (NOT_COMPLETE, WORKLOAD_NOT_FOUND, CONFIG_INVALID) with the code, 2 usage', async () => {
     const setup = new RelaySetup();
     const ns = await freshNamespace('rr-prom-exit', ['primary']);
