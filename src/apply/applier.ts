@@ -524,8 +524,11 @@ export class Applier {
         const bytes = await this.lastGood.load(lastCompleted.bundleDigest.replace(/^sha256:/, ''));
         if (!bytes) throw new RelayError('APPLY_FAILED', `the last completed bundle ${lastCompleted.bundleDigest} is not kept in the cluster`);
         const previous = await readBundleBytes(bytes);
-        // Restore only within the scope, namespaces defaulted as on the first apply (OUT_OF_SCOPE fails the rollback).
-        const prevPlan = planApply(this.opts.scope ? await this.opts.scope.admit(previous.objects) : previous.objects);
+        // Restore only within the scope, namespaces defaulted as on the first apply. Objects now outside it are
+        // left as they are: the failed bundle was admitted under this scope, so it cannot have changed them.
+        const admitted = this.opts.scope ? await this.opts.scope.partition(previous.objects) : { inside: previous.objects, outside: [] };
+        if (admitted.outside.length) this.progress('rollback leaves objects outside the scope alone', { objects: admitted.outside.map((v) => v.object) });
+        const prevPlan = planApply(admitted.inside);
         for (const step of prevPlan.steps) {
           const results = await mapBounded(step.objects, this.opts.concurrency, (o) => this.objects.patch(desiredObject(o, this.application), undefined, undefined, this.opts.fieldManager, true, PatchStrategy.ServerSideApply));
           const failed = results.map((r, i) => ({ r, o: step.objects[i]! })).filter((x) => x.r.status === 'rejected');

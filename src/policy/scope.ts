@@ -33,6 +33,8 @@ export class OutOfScopeError extends RelayError {
 export interface ScopeGuard {
   /** The objects with namespaces defaulted as apply writes them; throws OutOfScopeError. */
   admit(objects: readonly KubeObject[]): Promise<KubeObject[]>;
+  /** The same without throwing: the objects inside (defaulted) and why the others are outside. */
+  partition(objects: readonly KubeObject[]): Promise<{ inside: KubeObject[]; outside: ScopeViolation[] }>;
   /** Inventory entries the scope does not allow (to delete), with the reason. */
   outside(entries: readonly InventoryEntry[]): Promise<ScopeViolation[]>;
 }
@@ -100,11 +102,14 @@ export class BundleScope implements ScopeGuard {
   async admit(objects: readonly KubeObject[]): Promise<KubeObject[]> {
     const check = this.check({ defaultNamespaces: true });
     for (const o of objects) check.observe(o);
-    const defaults = await check.finish();
-    return objects.map((o, i) => {
-      const ns = defaults.get(i);
-      return ns === undefined ? o : { ...o, metadata: { ...o.metadata, namespace: ns } };
-    });
+    return withDefaults(objects, await check.finish());
+  }
+
+  async partition(objects: readonly KubeObject[]): Promise<{ inside: KubeObject[]; outside: ScopeViolation[] }> {
+    const check = this.check({ defaultNamespaces: true });
+    for (const o of objects) check.observe(o);
+    const { defaults, refused, violations } = await check.settle();
+    return { inside: withDefaults(objects, defaults).filter((_, i) => !refused.has(i)), outside: violations };
   }
 
   async outside(entries: readonly InventoryEntry[]): Promise<ScopeViolation[]> {
@@ -117,6 +122,13 @@ export class BundleScope implements ScopeGuard {
     }
     return out;
   }
+}
+
+function withDefaults(objects: readonly KubeObject[], defaults: ReadonlyMap<number, string>): KubeObject[] {
+  return objects.map((o, i) => {
+    const ns = defaults.get(i);
+    return ns === undefined ? o : { ...o, metadata: { ...o.metadata, namespace: ns } };
+  });
 }
 
 interface PendingObject {
@@ -140,6 +152,8 @@ export class ScopeCheck {
   private total = 0;
   private count = 0;
   private readonly defaults = new Map<number, string>();
+  /** Indexes of refused objects (only when tracking defaults, i.e. objects are in memory anyway). */
+  private readonly refused = new Set<number>();
 
   constructor(private readonly scope: BundleScope, private readonly trackDefaults: boolean) {}
 
@@ -162,6 +176,21 @@ export class ScopeCheck {
 
   /** Judges what waited for the CRDs; throws OUT_OF_SCOPE naming every offender. Returns defaulted namespaces by index. */
   async finish(): Promise<Map<number, string>> {
+    await this.settle();
+    if (this.total > 0) {
+      const listed = this.violations.map((v) => `  ${v.object}: ${v.reason}`).join('\n');
+      const more = this.total > this.violations.length ? `\n  ... and ${this.total - this.violations.length} more` : '';
+      throw new OutOfScopeError(
+        `${this.total} object(s) of ${this.scope.application} are outside the trust policy's scope; nothing was written (widen the policy's scope or drop them from the bundle):\n${listed}${more}`,
+        [...this.violations],
+        this.total,
+      );
+    }
+    return this.defaults;
+  }
+
+  /** Judges what waited for the CRDs, without throwing. */
+  async settle(): Promise<{ defaults: Map<number, string>; refused: Set<number>; violations: ScopeViolation[]; total: number }> {
     for (const p of this.pending.splice(0)) {
       const group = groupOfApiVersion(p.apiVersion);
       const kindScope = await this.scope.kindScope(p.apiVersion, p.kind, this.crds);
@@ -175,20 +204,11 @@ export class ScopeCheck {
         const asNamespaced = this.scope.refusal({ group, kind: p.kind, name: p.name, namespace: this.scope.applicationNamespace, kindScope: 'Namespaced' });
         const why = asCluster ?? asNamespaced;
         if (why !== undefined) {
-          this.violate(describe(p.kind, p.name), `kind ${formatGroupKind(group, p.kind)} has no namespace and cannot be resolved offline (no CRD for it in the bundle), so it may be cluster-scoped: ${why}; give it a namespace or list the kind in scope.clusterResources`);
+          this.violate(p.index, describe(p.kind, p.name), `kind ${formatGroupKind(group, p.kind)} has no namespace and cannot be resolved offline (no CRD for it in the bundle), so it may be cluster-scoped: ${why}; give it a namespace or list the kind in scope.clusterResources`);
         }
       }
     }
-    if (this.total > 0) {
-      const listed = this.violations.map((v) => `  ${v.object}: ${v.reason}`).join('\n');
-      const more = this.total > this.violations.length ? `\n  ... and ${this.total - this.violations.length} more` : '';
-      throw new OutOfScopeError(
-        `${this.total} object(s) of ${this.scope.application} are outside the trust policy's scope; nothing was written (widen the policy's scope or drop them from the bundle):\n${listed}${more}`,
-        [...this.violations],
-        this.total,
-      );
-    }
-    return this.defaults;
+    return { defaults: this.defaults, refused: this.refused, violations: [...this.violations], total: this.total };
   }
 
   private judge(index: number, group: string, kind: string, name: string, namespace: string | undefined, kindScope: KindScope): void {
@@ -199,11 +219,12 @@ export class ScopeCheck {
       if (this.trackDefaults) this.defaults.set(index, ns);
     }
     const why = this.scope.refusal({ group, kind, name, ...(ns ? { namespace: ns } : {}), kindScope });
-    if (why !== undefined) this.violate(describe(kind, name, ns), why);
+    if (why !== undefined) this.violate(index, describe(kind, name, ns), why);
   }
 
-  private violate(object: string, reason: string): void {
+  private violate(index: number, object: string, reason: string): void {
     this.total++;
+    if (this.trackDefaults) this.refused.add(index);
     if (this.violations.length < MAX_LISTED) this.violations.push({ object, reason });
   }
 }

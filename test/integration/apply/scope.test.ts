@@ -10,7 +10,7 @@ import { loadTrustPolicy } from '../../../src/policy/index.js';
 import { StatusWriter } from '../../../src/status/index.js';
 import { runCli } from '../../unit/cli/run-cli.js';
 import { freshNamespace, kubeConfig, sandbox } from '../support/sandbox.js';
-import { Release, configMap, live, objectApi, rv } from './support.js';
+import { Release, configMap, deployment, live, objectApi, rv } from './support.js';
 
 const release = new Release(); // the default scope: the application's namespace only
 
@@ -92,6 +92,23 @@ describe('scope: a signing key deploys only what its trust policy allows (real D
     assert.deepEqual(r.report.pruned, []);
     assert.equal((await live<V1ConfigMap>('v1', 'ConfigMap', 'keep', ns)).data?.v, '2');
     assert.ok(await rv(elsewhere), 'outside the scope: left alone');
+  });
+
+  it('a rollback restores only inside the scope: objects now outside it are left as they are', async () => {
+    const ns = await freshNamespace('rr-scope-rb', ['dr']);
+    const other = await freshNamespace('rr-scope-rb-other', ['dr']);
+    const twoNamespaces = loadTrustPolicy(release.writePolicy(`two-${ns}.yaml`, `{namespaces: [${ns}, ${other}]}`));
+    await release.apply((await release.bundle(ns, 'web', 1, [configMap(ns, 'settings', { v: '1' }), configMap(other, 'elsewhere', { v: '1' })])).path, { policy: twoNamespaces });
+    // Someone edits the object outside the (since narrowed) scope; the next bundle fails its health check.
+    await objectApi().patch({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'elsewhere', namespace: other }, data: { v: 'by hand' } }, undefined, undefined, 'kubectl-edit', true, 'application/apply-patch+yaml');
+    const b2 = await release.bundle(ns, 'web', 2, [configMap(ns, 'settings', { v: '2' }), deployment(ns, 'web', { replicas: 1, nodeSelector: { 'rollout-relay.io/no-such-node': 'true' } })]);
+    await assert.rejects(release.apply(b2.path, { prune: false, timeoutMs: 4000 }), (err: unknown) => {
+      assert.ok(isRelayError(err, 'ROLLED_BACK'), String(err));
+      return true;
+    });
+    assert.equal((await live<V1ConfigMap>('v1', 'ConfigMap', 'settings', ns)).data?.v, '1', 'restored inside the scope');
+    assert.equal(await rv(deployment(ns, 'web')), undefined, 'what the failed bundle added is gone');
+    assert.equal((await live<V1ConfigMap>('v1', 'ConfigMap', 'elsewhere', other)).data?.v, 'by hand', 'outside the scope: not restored');
   });
 
   it("writes namespaced objects without a namespace into the application's namespace, custom kinds resolved by the target's discovery", async () => {

@@ -149,6 +149,12 @@ describe('scope: what a signed bundle may change', () => {
     assert.match(err.message, /and 30 more$/);
   });
 
+  it('partition (rollback): the objects inside, defaulted, and why the others are outside, without throwing', async () => {
+    const r = await scopeFor(policy()).partition([cm(undefined, 'a'), cm('kube-system', 'b'), crb(), cm('shop', 'c')]);
+    assert.deepEqual(r.inside.map((o) => `${o.metadata.namespace}/${o.metadata.name}`), ['shop/a', 'shop/c']);
+    assert.deepEqual(r.outside.map((v) => v.object), ['ConfigMap kube-system/b', 'ClusterRoleBinding web-admin']);
+  });
+
   it('prune entries: judged by kind, the inventory namespace as recorded', async () => {
     const s = scopeFor(policy());
     const out = await s.outside([
