@@ -48,6 +48,11 @@ export const ERROR_CODES = [
   'GITHUB_NOT_FOUND',
   'GITHUB_RATE_LIMITED',
   'GITHUB_FAILED',
+  // HTTP endpoints and the ApplicationSet plugin generator (design §7, §10)
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'PLUGIN_UNAVAILABLE',
+  'DROP_BUDGET_EXCEEDED',
   // hooks, config, sandbox, CLI
   'HOOK_FAILED',
   'CONFIG_INVALID',

@@ -1,0 +1,10 @@
+/**
+ * The Argo CD ApplicationSet plugin generator (design §7): a node:http handler the controller's
+ * server or the standalone `appset-plugin` command mounts, its fail-safe answer guard, and the
+ * cluster reader behind it.
+ */
+export * from './params.js';
+export { AnswerGuard, type AnswerGuardOptions, type GuardAnswer, type ReadResult } from './answer-guard.js';
+export { createPluginHandler, tokenMatches, PLUGIN_PATH, type PluginHandlerOptions, type PluginLog } from './handler.js';
+export { startPluginServer, parseListen, type PluginServerOptions, type RunningPluginServer } from './server.js';
+export { ClusterStatusSource, readStableRevision, type PluginTarget, type StatusSourceOptions } from './status-source.js';

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { isRelayError } from '../../../src/errors.js';
+import { AnswerGuard } from '../../../src/plugin/answer-guard.js';
+import type { PluginParameter } from '../../../src/plugin/params.js';
+
+function entry(cluster: string): PluginParameter {
+  return {
+    cluster, server: `https://${cluster}:6443`, namespace: 'shop', application: 'checkout', revision: '1', commit: 'c1',
+    bundleDigest: 'sha256:aa', sequence: 1, hotUpdateStatus: 'completed', inSync: true, cacheAgeSeconds: 0,
+  };
+}
+const clusters = (...names: string[]) => names.map(entry);
+
+describe('plugin: answer guard (cache, TTL, drop budget)', () => {
+  let now = 1_000_000;
+  const guard = () => new AnswerGuard({ cacheTtlMs: 60_000, maxDropShare: 0.2, confirmReads: 3, now: () => now });
+  beforeEach(() => { now = 1_000_000; });
+
+  it('passes a fresh read through with cacheAgeSeconds 0', () => {
+    const a = guard().decide('k', { ok: true, parameters: clusters('a', 'b') });
+    assert.equal(a.cacheAgeSeconds, 0);
+    assert.deepEqual(a.parameters.map((p) => p.cluster), ['a', 'b']);
+  });
+
+  it('PLUGIN_UNAVAILABLE: a failed read with nothing cached is an error, never an empty answer', () => {
+    assert.throws(() => guard().decide('k', { ok: false, error: new Error('connection refused') }),
+      (e) => isRelayError(e, 'PLUGIN_UNAVAILABLE') && /connection refused/.test(e.message));
+  });
+
+  it('serves the last good answer with its age while younger than cacheTTL, then refuses', () => {
+    const g = guard();
+    g.decide('k', { ok: true, parameters: clusters('a', 'b') });
+    now += 42_500;
+    const cached = g.decide('k', { ok: false, error: new Error('dr down') });
+    assert.equal(cached.cacheAgeSeconds, 42);
+    assert.ok(cached.parameters.every((p) => p.cacheAgeSeconds === 42));
+    assert.equal(cached.servedFromCacheBecause, 'dr down');
+    now += 20_000;
+    assert.throws(() => g.decide('k', { ok: false, error: new Error('dr down') }), (e) => isRelayError(e, 'PLUGIN_UNAVAILABLE') && /older than cacheTTL/.test(e.message));
+  });
+
+  it('caches per request key', () => {
+    const g = guard();
+    g.decide('one', { ok: true, parameters: clusters('a') });
+    assert.throws(() => g.decide('two', { ok: false, error: new Error('x') }), (e) => isRelayError(e, 'PLUGIN_UNAVAILABLE'));
+  });
+
+  it('lets a drop within maxDropShare through at once', () => {
+    const g = guard();
+    g.decide('k', { ok: true, parameters: clusters('a', 'b', 'c', 'd', 'e') });
+    assert.deepEqual(g.decide('k', { ok: true, parameters: clusters('a', 'b', 'c', 'd') }).parameters.length, 4);
+  });
+
+  it('DROP_BUDGET_EXCEEDED: a larger drop is refused until confirmReads consecutive reads agree', () => {
+    const g = guard();
+    g.decide('k', { ok: true, parameters: clusters('a', 'b', 'c') });
+    for (const n of [1, 2]) {
+      assert.throws(() => g.decide('k', { ok: true, parameters: clusters('a') }),
+        (e) => isRelayError(e, 'DROP_BUDGET_EXCEEDED') && e.message.includes(`(${n} so far)`) && e.message.includes('b/shop/checkout'));
+    }
+    assert.deepEqual(g.decide('k', { ok: true, parameters: clusters('a') }).parameters.map((p) => p.cluster), ['a']);
+  });
+
+  it('an empty read after a full answer is a 100 % drop: refused, the cache still served on errors', () => {
+    const g = guard();
+    g.decide('k', { ok: true, parameters: clusters('a', 'b') });
+    assert.throws(() => g.decide('k', { ok: true, parameters: [] }), (e) => isRelayError(e, 'DROP_BUDGET_EXCEEDED'));
+    assert.equal(g.decide('k', { ok: false, error: new Error('x') }).parameters.length, 2);
+  });
+
+  it('a different drop, or recovery, restarts the confirmation count', () => {
+    const g = guard();
+    g.decide('k', { ok: true, parameters: clusters('a', 'b', 'c') });
+    assert.throws(() => g.decide('k', { ok: true, parameters: clusters('a') }), (e) => isRelayError(e, 'DROP_BUDGET_EXCEEDED'));
+    assert.throws(() => g.decide('k', { ok: true, parameters: clusters('a') }), (e) => isRelayError(e, 'DROP_BUDGET_EXCEEDED'));
+    assert.throws(() => g.decide('k', { ok: true, parameters: clusters('b') }), (e) => isRelayError(e, 'DROP_BUDGET_EXCEEDED') && e.message.includes('(1 so far)'));
+    g.decide('k', { ok: true, parameters: clusters('a', 'b', 'c') });
+    assert.throws(() => g.decide('k', { ok: true, parameters: clusters('a') }), (e) => isRelayError(e, 'DROP_BUDGET_EXCEEDED') && e.message.includes('(1 so far)'));
+  });
+
+  it('growth is never limited', () => {
+    const g = guard();
+    g.decide('k', { ok: true, parameters: clusters('a') });
+    assert.equal(g.decide('k', { ok: true, parameters: clusters('a', 'b', 'c', 'd') }).parameters.length, 4);
+  });
+});
