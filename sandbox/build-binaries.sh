@@ -24,6 +24,10 @@ declare -A packages=(
   [kwok]="sigs.k8s.io/kwok/cmd/kwok"
   [kubernetes]="k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl"
   [argo-rollouts]="github.com/argoproj/argo-rollouts/cmd/rollouts-controller"
+  # Argo CD's ApplicationSet controller: built only when a test asks for it (the plugin generator's peer).
+  [argocd-appset]="."
+  # Nothing to build: the CustomResourceDefinitions of Argo CD and prometheus-operator (assets only).
+  [crds]=""
 )
 
 ldflags_for() {
@@ -54,6 +58,16 @@ copy_assets() {
       rm -rf "$out/crds.tmp" "$out/crds"
       mkdir -p "$out/crds.tmp" && cp "$moddir"/manifests/crds/*-crd.yaml "$out/crds.tmp/" && chmod u+w "$out"/crds.tmp/* && mv "$out/crds.tmp" "$out/crds"
       cp "$moddir/manifests/role/argo-rollouts-clusterrole.yaml" "$out/clusterrole.yaml.tmp" && chmod u+w "$out/clusterrole.yaml.tmp" && mv "$out/clusterrole.yaml.tmp" "$out/clusterrole.yaml" ;;
+    crds)
+      # Argo CD's real Application/ApplicationSet/AppProject schemas and the PrometheusRule CRD.
+      [ -d "$out/argocd" ] && [ -d "$out/prometheus-operator" ] && return
+      rm -rf "$out/argocd.tmp" "$out/prometheus-operator.tmp" "$out/argocd" "$out/prometheus-operator"
+      moddir=$(cd "$src" && go mod download -json github.com/argoproj/argo-cd/v2 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+      mkdir -p "$out/argocd.tmp" && cp "$moddir"/manifests/crds/*-crd.yaml "$out/argocd.tmp/"
+      moddir=$(cd "$src" && go mod download -json github.com/prometheus-operator/prometheus-operator | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+      mkdir -p "$out/prometheus-operator.tmp" && cp "$moddir"/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml "$out/prometheus-operator.tmp/"
+      chmod -R u+w "$out/argocd.tmp" "$out/prometheus-operator.tmp"
+      mv "$out/argocd.tmp" "$out/argocd" && mv "$out/prometheus-operator.tmp" "$out/prometheus-operator" ;;
   esac
 }
 
@@ -73,7 +87,7 @@ build_one() {
   rm -rf "$tmp"; mkdir -p "$tmp"
   local start=$SECONDS
   # shellcheck disable=SC2086
-  (cd "$src" && go build -trimpath -ldflags "$(ldflags_for "$name")" -o "$tmp/" ${packages[$name]})
+  [ -z "${packages[$name]}" ] || (cd "$src" && go build -trimpath -ldflags "$(ldflags_for "$name")" -o "$tmp/" ${packages[$name]})
   copy_assets "$name" "$src" "$tmp"
   touch "$tmp/.complete"
   rm -rf "$out"; mv "$tmp" "$out"
@@ -92,5 +106,5 @@ for stale in "$cache_root"/*.tmp.*; do
 done
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd kwok kubernetes argo-rollouts)
+[ ${#components[@]} -gt 0 ] || components=(etcd kwok kubernetes argo-rollouts crds)
 for c in "${components[@]}"; do build_one "$c"; done

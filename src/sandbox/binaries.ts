@@ -19,6 +19,10 @@ export interface SandboxBinaries {
   argoRolloutsCrds: string;
   /** Argo Rollouts' own ClusterRole for its controller. */
   argoRolloutsClusterRole: string;
+  /** Argo CD's real CustomResourceDefinitions (Application, ApplicationSet, AppProject), from its module. */
+  argoCdCrds: string;
+  /** prometheus-operator's PrometheusRule CustomResourceDefinition, from its module. */
+  prometheusOperatorCrds: string;
 }
 
 const SCRIPT = fileURLToPath(new URL('../../sandbox/build-binaries.sh', import.meta.url));
@@ -34,10 +38,47 @@ export const RELAY_KWOK_STAGES = fileURLToPath(new URL('../../sandbox/kwok/stage
  * progress goes to `progress` line by line; the script prints `ready <component> <dir>`.
  */
 export async function ensureBinaries(progress: (line: string) => void): Promise<SandboxBinaries> {
+  const dirs = await runBuildScript([], progress);
+  const need = needFrom(dirs);
+  return {
+    etcd: need('etcd', 'etcd'),
+    kubeApiserver: need('kubernetes', 'kube-apiserver'),
+    kubeControllerManager: need('kubernetes', 'kube-controller-manager'),
+    kubeScheduler: need('kubernetes', 'kube-scheduler'),
+    kubectl: need('kubernetes', 'kubectl'),
+    kwok: need('kwok', 'kwok'),
+    kwokStages: need('kwok', 'stages.yaml'),
+    rolloutsController: need('argo-rollouts', 'rollouts-controller'),
+    argoRolloutsCrds: need('argo-rollouts', 'crds'),
+    argoRolloutsClusterRole: need('argo-rollouts', 'clusterrole.yaml'),
+    argoCdCrds: need('crds', 'argocd'),
+    prometheusOperatorCrds: need('crds', 'prometheus-operator'),
+  };
+}
+
+/**
+ * Argo CD's ApplicationSet controller (v2.14), built from its Go module on first use (about 10
+ * minutes on 2 cores) and cached like the rest. Only tests of the plugin generator need it, so
+ * `sandbox up` does not build it.
+ */
+export async function ensureAppsetController(progress: (line: string) => void): Promise<string> {
+  return needFrom(await runBuildScript(['argocd-appset'], progress))('argocd-appset', 'argocd-appset');
+}
+
+function needFrom(dirs: Record<string, string>): (component: string, file: string) => string {
+  return (component, file) => {
+    const dir = dirs[component];
+    const path = dir ? join(dir, file) : '';
+    if (!dir || !existsSync(path)) throw new RelayError('SANDBOX_FAILED', `the build reported no ${file} for ${component}; delete ~/.cache/rollout-relay/sandbox-bin and retry`);
+    return path;
+  };
+}
+
+async function runBuildScript(components: string[], progress: (line: string) => void): Promise<Record<string, string>> {
   const dirs: Record<string, string> = {};
   const stderrTail: string[] = [];
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn('bash', [SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [SCRIPT, ...components], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
@@ -62,22 +103,5 @@ export async function ensureBinaries(progress: (line: string) => void): Promise<
   if (code !== 0) {
     throw new RelayError('SANDBOX_FAILED', `building the sandbox binaries failed (exit ${code}); run bash sandbox/build-binaries.sh to see the whole output. Last lines:\n${stderrTail.join('\n')}`);
   }
-  const need = (component: string, file: string): string => {
-    const dir = dirs[component];
-    const path = dir ? join(dir, file) : '';
-    if (!dir || !existsSync(path)) throw new RelayError('SANDBOX_FAILED', `the build reported no ${file} for ${component}; delete ~/.cache/rollout-relay/sandbox-bin and retry`);
-    return path;
-  };
-  return {
-    etcd: need('etcd', 'etcd'),
-    kubeApiserver: need('kubernetes', 'kube-apiserver'),
-    kubeControllerManager: need('kubernetes', 'kube-controller-manager'),
-    kubeScheduler: need('kubernetes', 'kube-scheduler'),
-    kubectl: need('kubernetes', 'kubectl'),
-    kwok: need('kwok', 'kwok'),
-    kwokStages: need('kwok', 'stages.yaml'),
-    rolloutsController: need('argo-rollouts', 'rollouts-controller'),
-    argoRolloutsCrds: need('argo-rollouts', 'crds'),
-    argoRolloutsClusterRole: need('argo-rollouts', 'clusterrole.yaml'),
-  };
+  return dirs;
 }

@@ -256,7 +256,8 @@ export async function startCluster(
 
     const kc = kubeConfigFor(server, pki, pki.clients.admin!);
     await serverSideApply(kc, Array.from({ length: spec.nodeCount }, (_, i) => fakeNode(spec, i)));
-    const crds = [...loadYamlDir(bin.argoRolloutsCrds), ...argoCdCrds()];
+    // PrometheusRule: the real schema, so manifests/ can be checked with a server-side dry run.
+    const crds = [...loadYamlDir(bin.argoRolloutsCrds), ...argoCdCrds(), ...loadYamlDir(bin.prometheusOperatorCrds)];
     await serverSideApply(kc, crds);
     await Promise.all([
       waitNodesReady(kc, spec.nodeCount),
