@@ -291,7 +291,14 @@ export class Applier {
       await writeStatus({
         state: 'completed', revision: input.revision, bundleDigest: digest, sourceCluster: input.sourceCluster, startedAt, finishedAt: new Date().toISOString(),
         message: `applied ${plan.inventory.length} objects, pruned ${pruned.length}`, inventory: plan.inventory, phaseDurations: durations,
-        ...(input.bytes ? { lastCompleted: { bundleDigest: digest, sequence: input.sequence, revision: input.revision, finishedAt: new Date().toISOString(), inventory: plan.inventory } } : {}),
+        ...(input.bytes ? {
+          lastCompleted: {
+            bundleDigest: digest, sequence: input.sequence, revision: input.revision, finishedAt: new Date().toISOString(), inventory: plan.inventory,
+            // What a DR Application may stay pinned to while a later promotion fails (the plugin generator).
+            ...(input.commit ? { commit: input.commit } : {}),
+            ...(input.podTemplateHash ? { podTemplateHash: input.podTemplateHash } : {}),
+          },
+        } : {}),
       });
       return {
         result: 'completed', bundleDigest: digest,

@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RelayError, type RelayErrorCode } from '../errors.js';
+import { checkBearer } from '../server/auth.js';
 import type { AnswerGuard, ReadResult } from './answer-guard.js';
 import { pluginRequestFromJSON, type PluginFilter, type PluginParameter } from './params.js';
 
@@ -35,15 +35,6 @@ const STATUS_FOR: Partial<Record<RelayErrorCode, number>> = {
   PLUGIN_UNAVAILABLE: 503,
   DROP_BUDGET_EXCEEDED: 503,
 };
-
-function sha256(s: string | Buffer): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** Compares the presented token with the expected one in constant time (hashes have equal length). */
-export function tokenMatches(presented: string, expectedDigest: Buffer): boolean {
-  return timingSafeEqual(sha256(presented), expectedDigest);
-}
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -97,7 +88,6 @@ async function readWithTimeout(read: PluginHandlerOptions['read'], filter: Plugi
  */
 export function createPluginHandler(options: PluginHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   if (!options.token) throw new RelayError('CONFIG_INVALID', 'the plugin token is empty; put a random token in plugin.tokenFile');
-  const expected = sha256(options.token);
   const maxBodyBytes = options.maxBodyBytes ?? 65_536;
   const readTimeoutMs = options.readTimeoutMs ?? 20_000;
   const log = options.log;
@@ -106,10 +96,10 @@ export function createPluginHandler(options: PluginHandlerOptions): (req: Incomi
     const started = Date.now();
     try {
       if (req.method !== 'POST') throw new RelayError('USAGE', `${req.method} is not allowed on ${PLUGIN_PATH}; Argo CD sends POST`);
-      const auth = req.headers.authorization ?? '';
-      const m = /^Bearer (.+)$/.exec(auth);
-      if (!m) throw new RelayError('UNAUTHENTICATED', 'missing bearer token; set token in the plugin ConfigMap to the plugin token');
-      if (!tokenMatches(m[1]!, expected)) throw new RelayError('FORBIDDEN', 'wrong bearer token for the plugin endpoint (it has its own token, not the notify or status one)');
+      // Constant time (both sides hashed first), shared with the controller's other endpoints.
+      const check = checkBearer(req.headers.authorization, options.token);
+      if (check === 'missing') throw new RelayError('UNAUTHENTICATED', 'missing bearer token; set token in the plugin ConfigMap to the plugin token');
+      if (check === 'wrong') throw new RelayError('FORBIDDEN', 'wrong bearer token for the plugin endpoint (it has its own token, not the notify or status one)');
 
       const body = await readBody(req, maxBodyBytes);
       let json: unknown;

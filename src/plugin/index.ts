@@ -5,6 +5,7 @@
  */
 export * from './params.js';
 export { AnswerGuard, type AnswerGuardOptions, type GuardAnswer, type ReadResult } from './answer-guard.js';
-export { createPluginHandler, tokenMatches, PLUGIN_PATH, type PluginHandlerOptions, type PluginLog } from './handler.js';
+export { createPluginHandler, PLUGIN_PATH, type PluginHandlerOptions, type PluginLog } from './handler.js';
 export { startPluginServer, parseListen, type PluginServerOptions, type RunningPluginServer } from './server.js';
-export { ClusterStatusSource, readStableRevision, type PluginTarget, type StatusSourceOptions } from './status-source.js';
+export { ClusterStatusSource, pluginTarget, readStableRevision, type PluginTarget, type StatusSourceOptions } from './status-source.js';
+export { pluginHandlerFromConfig, type PluginFromConfigOptions } from './from-config.js';

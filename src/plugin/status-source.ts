@@ -14,7 +14,8 @@ export interface PluginTarget {
 
 export interface StatusSourceOptions {
   primary: KubeConfig;
-  targets: PluginTarget[];
+  /** The DR targets, resolved on every read (Argo CD cluster Secrets may rotate credentials). */
+  targets: PluginTarget[] | (() => Promise<PluginTarget[]>);
   /** Namespaces to look in when the request names none; undefined = all (design §9 watch.namespaces). */
   namespaces?: string[];
 }
@@ -23,6 +24,13 @@ const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
+}
+
+/** A target as the plugin reads it: its server is the one its client talks to (context or Argo CD cluster Secret). */
+export function pluginTarget(name: string, kubeConfig: KubeConfig): PluginTarget {
+  const server = kubeConfig.getCurrentCluster()?.server;
+  if (!server) throw new RelayError('CONFIG_INVALID', `target ${name} has no API server URL in its kubeconfig or cluster Secret`);
+  return { name, server, kubeConfig };
 }
 
 function unreachable(target: string, err: unknown, what: string): RelayError {
@@ -39,16 +47,14 @@ function completedFrom(data: Record<string, string>): { status: TargetStatus['ho
   if (record.state === 'completed' && record.bundleDigest) {
     return {
       status: record.state,
-      completed: { revision: record.revision, podTemplateHash: str(data.pod_template_hash), commit: str(data.commit), bundleDigest: record.bundleDigest, sequence: record.sequence },
+      completed: { revision: record.revision, podTemplateHash: record.podTemplateHash, commit: record.commit, bundleDigest: record.bundleDigest, sequence: record.sequence },
     };
   }
   const last = record.lastCompleted;
   if (!last) return { status: record.state };
-  // last_completed may carry the commit and hash too (written by newer versions).
-  const raw = JSON.parse(data.last_completed ?? '{}') as Record<string, unknown>;
   return {
     status: record.state,
-    completed: { revision: last.revision, podTemplateHash: str(raw.podTemplateHash), commit: str(raw.commit), bundleDigest: last.bundleDigest, sequence: last.sequence },
+    completed: { revision: last.revision, podTemplateHash: last.podTemplateHash ?? '', commit: last.commit ?? '', bundleDigest: last.bundleDigest, sequence: last.sequence },
   };
 }
 
@@ -61,7 +67,8 @@ export class ClusterStatusSource {
   constructor(private readonly opts: StatusSourceOptions) {}
 
   async read(filter: PluginFilter): Promise<PluginParameter[]> {
-    const perTarget = await Promise.all(this.opts.targets.map((t) => this.readTarget(t, filter)));
+    const targets = typeof this.opts.targets === 'function' ? await this.opts.targets() : this.opts.targets;
+    const perTarget = await Promise.all(targets.map((t) => this.readTarget(t, filter)));
     const statuses = perTarget.flat();
     const apps = [...new Set(statuses.map((s) => `${s.namespace}/${s.name}`))];
     const stable = new Map<string, StableRevision | undefined>();

@@ -26,6 +26,11 @@ export interface ServerConfig {
   maxBodyBytes?: number;
   /** Whole-request limit. Default: 10 s. */
   requestTimeoutMs?: number;
+  /**
+   * More endpoints by exact path, each with its own authentication: the ApplicationSet plugin
+   * generator (`POST /api/v1/getparams.execute`, src/plugin) mounts here when `plugin.listen` is unset.
+   */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>;
 }
 
 export interface RunningServer {
@@ -146,7 +151,9 @@ export async function startServer(cfg: ServerConfig, handlers: ServerHandlers, m
       if (view === undefined) return send(res, 404, { error: 'NOT_FOUND', message: `no selected workload belongs to application ${namespace}/${name}` });
       return send(res, 200, view);
     }
-    return send(res, 404, { error: 'NOT_FOUND', message: 'endpoints: /healthz /readyz /metrics /api/v1/notify /api/v1/applications/{namespace}/{name}' });
+    const extra = cfg.routes?.[path];
+    if (extra) return extra(req, res);
+    return send(res, 404, { error: 'NOT_FOUND', message: `endpoints: /healthz /readyz /metrics /api/v1/notify /api/v1/applications/{namespace}/{name}${Object.keys(cfg.routes ?? {}).map((p) => ` ${p}`).join('')}` });
   };
 
   const server: Server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: cfg.requestTimeoutMs ?? 10_000, headersTimeout: 5_000 }, (req, res) => {

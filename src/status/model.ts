@@ -30,6 +30,9 @@ export interface CompletedBundle {
   revision: string;
   finishedAt: string;
   inventory: InventoryEntry[];
+  /** The bundle's source commit and pod-template-hash, when known. */
+  commit?: string;
+  podTemplateHash?: string;
 }
 
 export interface StatusRecord {
@@ -140,7 +143,11 @@ export function statusFromData(data: StatusData | undefined): StatusRecord {
     if (!isRecord(lc) || typeof lc.bundleDigest !== 'string' || typeof lc.sequence !== 'number' || typeof lc.revision !== 'string' || typeof lc.finishedAt !== 'string') {
       throw new RelayError('MALFORMED', 'status key last_completed must have bundleDigest, sequence, revision, finishedAt and inventory');
     }
-    lastCompleted = { bundleDigest: lc.bundleDigest, sequence: lc.sequence, revision: lc.revision, finishedAt: lc.finishedAt, inventory: inventoryFromJSON(lc.inventory, 'last_completed.inventory') };
+    lastCompleted = {
+      bundleDigest: lc.bundleDigest, sequence: lc.sequence, revision: lc.revision, finishedAt: lc.finishedAt, inventory: inventoryFromJSON(lc.inventory, 'last_completed.inventory'),
+      ...(typeof lc.commit === 'string' && lc.commit ? { commit: lc.commit } : {}),
+      ...(typeof lc.podTemplateHash === 'string' && lc.podTemplateHash ? { podTemplateHash: lc.podTemplateHash } : {}),
+    };
   }
   return {
     state: state as HotUpdateState,

@@ -10,6 +10,7 @@ import { registerController } from './controller.js';
 import { registerPromote, registerResume } from './promote.js';
 import { registerPolicy } from './policy.js';
 import { registerHooks } from './hooks.js';
+import { registerAppsetPlugin } from './appset-plugin.js';
 
 /**
  * The command surface of design §7. Each built command lives in its own module and registers
@@ -26,7 +27,7 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerPolicy(program);
   declareUnbuilt(program, 'drill', 'run a DR failover drill and report RTO/RPO', 'drill issue');
-  declareUnbuilt(program, 'appset-plugin', 'serve the Argo CD ApplicationSet plugin generator', 'ApplicationSet issue');
+  registerAppsetPlugin(program);
   registerSandbox(program);
   registerDemo(program);
 }
