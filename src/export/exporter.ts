@@ -27,6 +27,11 @@ export interface ExportedApplication extends ApplicationIdentity {
   dropped: string[];
   /** API groups whose discovery failed (aggregated APIs down): their kinds were not exported. */
   unavailable: string[];
+  /**
+   * Kinds the primary identity's RBAC does not let it list (`plural.group`): not exported. Least
+   * privilege decides what travels; the promotion logs them. Secrets are not named unless asked for.
+   */
+  notReadable: string[];
   /** Argo CD Application `status.sync.revision`, when that Application exists. */
   commit?: string;
 }
@@ -92,8 +97,12 @@ export class ApplicationExporter {
   /** Exports the application of `workload` (a live object read by `readWorkload`). */
   async export(workload: LiveObject): Promise<ExportedApplication> {
     const id = applicationOf(workload);
-    const { resources, unavailable } = await this.discovery.resources();
-    const wanted = resources.filter((r) => !neverExported(r.group, r.kind));
+    const [{ resources, unavailable }, canList] = await Promise.all([this.discovery.resources(), this.listable(id.namespace)]);
+    const candidates = resources.filter((r) => !neverExported(r.group, r.kind));
+    const wanted = candidates.filter((r) => canList(r));
+    const notReadable = candidates
+      .filter((r) => !canList(r) && !(r.group === '' && r.kind === 'Secret' && !this.opts.includeSecrets))
+      .map((r) => `${r.plural}.${r.group || 'core'}`);
     const whole = id.argoApp !== undefined; // tracking ids are not selectable server-side
     const labelSelector = whole ? undefined : `${INSTANCE_LABEL}=${id.app}`;
     const [namespaceObj, lists, commit] = await Promise.all([
@@ -125,7 +134,28 @@ export class ApplicationExporter {
       const d = exportObject(workload, { includeSecrets: this.opts.includeSecrets });
       if (d.keep) objects.push(d.keep);
     }
-    return { ...id, workload, objects, dropped, unavailable, ...(commit ? { commit } : {}) };
+    return { ...id, workload, objects, dropped, unavailable, notReadable, ...(commit ? { commit } : {}) };
+  }
+
+  /**
+   * Which kinds this identity may list in `namespace`, from one SelfSubjectRulesReview (allowed for
+   * every authenticated user). When the review fails or is incomplete every kind is tried, and a
+   * 403 refuses the export as before.
+   */
+  private async listable(namespace: string): Promise<(r: ApiResource) => boolean> {
+    type Rule = { verbs?: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[] };
+    let rules: Rule[];
+    try {
+      const review = (await this.api.create({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', metadata: {}, spec: { namespace } } as LiveObject & { apiVersion: string; kind: string; metadata: Record<string, unknown> })) as {
+        status?: { resourceRules?: Rule[]; incomplete?: boolean };
+      };
+      if (!review.status || review.status.incomplete) return () => true;
+      rules = review.status.resourceRules ?? [];
+    } catch {
+      return () => true;
+    }
+    const has = (list: string[] | undefined, v: string) => (list ?? []).some((x) => x === '*' || x === v);
+    return (r) => rules.some((rule) => !rule.resourceNames?.length && has(rule.verbs, 'list') && has(rule.apiGroups, r.group) && has(rule.resources, r.plural));
   }
 
   private async readNamespace(name: string): Promise<LiveObject> {

@@ -193,6 +193,7 @@ export class Promoter {
     } else {
       const floor = this.highestTargetSequence(ws.application);
       const exported = await timed('export', ws.application, () => this.exporter.export(ws.live));
+      if (exported.notReadable.length) log.info({ application: ws.application, kinds: exported.notReadable.join(',') }, 'kinds not exported: the primary RBAC does not allow listing them');
       commit = exported.commit;
       const sequence = await record.takeSequence(await floor);
       const created = await timed('bundle', ws.application, async () => createBundle(exported.objects, {
