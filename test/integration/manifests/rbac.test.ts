@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { UntypedObjectApi } from '../../../src/cluster/untyped-object-api.js';
 import { serverSideApply } from '../../../src/sandbox/cluster.js';
 import { generateSigningKeyPair, privateKeyPem, publicKeyPem } from '../../../src/signing/index.js';
-import { freshNamespace, kubeConfig, sandbox } from '../support/sandbox.js';
+import { deleteNamespaceAndWait, kubeConfig, sandbox, suiteNamespace } from '../support/sandbox.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -101,7 +101,7 @@ describe('manifests: a promotion as the manifests\' ServiceAccounts, with exactl
     });
     writeFileSync(saKubeconfig, sa.exportConfig(), { mode: 0o600 });
 
-    ns = await freshNamespace('rbac', ['primary']);
+    ns = await suiteNamespace('rbac', ['primary']);
     await serverSideApply(primary, [
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config', namespace: ns, labels: { 'app.kubernetes.io/instance': 'web' } }, data: { MODE: 'primary' } } as KubernetesObject,
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns, labels: { 'app.kubernetes.io/instance': 'web' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } } as KubernetesObject,
@@ -132,7 +132,9 @@ describe('manifests: a promotion as the manifests\' ServiceAccounts, with exactl
     await kubectl('primary', ['delete', '--ignore-not-found', '--wait=false', '-f', join(ROOT, 'manifests/overlays/primary/rbac.yaml')]).catch(() => undefined);
     await kubectl('primary', ['delete', '--ignore-not-found', '--wait=false', '-k', join(ROOT, 'manifests/base')]).catch(() => undefined);
     await kubectl('dr', ['delete', '--ignore-not-found', '--wait=false', '-k', join(ROOT, 'manifests/overlays/dr')]).catch(() => undefined);
-    if (ns) await kubeConfig('dr').makeApiClient(CoreV1Api).deleteNamespace({ name: ns }).catch(() => undefined);
+    if (ns) await Promise.all([deleteNamespaceAndWait('primary', ns), deleteNamespaceAndWait('dr', ns)]);
+    await deleteNamespaceAndWait('primary', 'rollout-relay');
+    await deleteNamespaceAndWait('dr', 'rollout-relay');
     rmSync(work, { recursive: true, force: true });
   });
 

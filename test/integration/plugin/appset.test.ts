@@ -5,7 +5,7 @@ import { UntypedObjectApi } from '../../../src/cluster/untyped-object-api.js';
 import { serverSideApply } from '../../../src/sandbox/cluster.js';
 import { emptyStatus, statusConfigMapName, statusToData, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../src/status/index.js';
 import { AnswerGuard, ClusterStatusSource, createPluginHandler, startPluginServer, type PluginTarget, type RunningPluginServer } from '../../../src/plugin/index.js';
-import { freshNamespace, kubeConfig } from '../support/sandbox.js';
+import { deleteNamespaceAndWait, kubeConfig, suiteNamespace } from '../support/sandbox.js';
 import { useRealArgoCdCrds } from '../support/argocd.js';
 import { ARGOCD_NAMESPACE, installArgoCdSettings, setArgoCdPluginToken, startAppsetController, type AppsetController } from '../support/appset-controller.js';
 
@@ -76,7 +76,7 @@ describe('plugin: the real ApplicationSet controller generates DR Applications f
 
   before(async function () {
     this.timeout(30 * 60_000);   // the first run builds the controller from source (about 10 minutes)
-    ns = await freshNamespace('appset', ['primary', 'dr']);
+    ns = await suiteNamespace('appset', ['primary', 'dr']);
     const dr = kubeConfig('dr');
     targets = [{ name: 'shenzhen', server: serverOf(dr), kubeConfig: dr }, { name: 'guangzhou', server: serverOf(primary), kubeConfig: primary }];
     reader = new ClusterStatusSource({ primary, targets });
@@ -120,7 +120,8 @@ describe('plugin: the real ApplicationSet controller generates DR Applications f
   after(async () => {
     await controller?.stop();
     await apps.delete({ apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet', metadata: { name: 'checkout-dr', namespace: ARGOCD_NAMESPACE } }).catch(() => undefined);
-    await primary.makeApiClient(CoreV1Api).deleteNamespace({ name: ARGOCD_NAMESPACE }).catch(() => undefined);
+    await deleteNamespaceAndWait('primary', ARGOCD_NAMESPACE);
+    if (ns) await Promise.all([deleteNamespaceAndWait('primary', ns), deleteNamespaceAndWait('dr', ns)]);
     await server?.close();
     await restoreCrds?.();
   });

@@ -9,7 +9,7 @@ import { UntypedObjectApi } from '../../../src/cluster/untyped-object-api.js';
 import { serverSideApply } from '../../../src/sandbox/cluster.js';
 import { freePorts } from '../../../src/sandbox/ports.js';
 import { generateSigningKeyPair, privateKeyPem, publicKeyPem } from '../../../src/signing/index.js';
-import { freshNamespace, kubeConfig, sandbox } from '../support/sandbox.js';
+import { deleteNamespaceAndWait, kubeConfig, sandbox, suiteNamespace } from '../support/sandbox.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -80,7 +80,7 @@ describe('rollouts: the RPO guard stops primary from running ahead of DR', funct
 
   before(async () => {
     [port] = (await freePorts(1)) as [number];
-    ns = await freshNamespace('rpo', ['primary']);
+    ns = await suiteNamespace('rpo', ['primary']);
     await run(sandbox().binaries.kubectl, ['--kubeconfig', sandbox().kubeconfig, '--context', 'primary', 'apply', '-k', join(ROOT, 'manifests/rollouts')]);
     // The template's token argument: the read API's token, in the Rollout's namespace.
     await serverSideApply(primary, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'rollout-relay-status-token', namespace: ns }, stringData: { token: STATUS_TOKEN } } as KubernetesObject]);
@@ -112,7 +112,7 @@ describe('rollouts: the RPO guard stops primary from running ahead of DR', funct
   after(async () => {
     controller?.kill('SIGTERM');
     await run(sandbox().binaries.kubectl, ['--kubeconfig', sandbox().kubeconfig, '--context', 'primary', 'delete', '--ignore-not-found', '-k', join(ROOT, 'manifests/rollouts')]).catch(() => undefined);
-    if (ns) await kubeConfig('dr').makeApiClient(CoreV1Api).deleteNamespace({ name: ns }).catch(() => undefined);
+    if (ns) await Promise.all([deleteNamespaceAndWait('primary', ns), deleteNamespaceAndWait('dr', ns)]);
     rmSync(work, { recursive: true, force: true });
   });
 

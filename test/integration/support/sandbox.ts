@@ -44,3 +44,35 @@ export async function deleteTestNamespaces(): Promise<void> {
     }
   }));
 }
+
+/** Deletes a namespace and waits until it is gone, so a later test can create it again. */
+export async function deleteNamespaceAndWait(context: 'primary' | 'dr', name: string, timeoutMs = 60_000): Promise<void> {
+  const core = kubeConfig(context).makeApiClient(CoreV1Api);
+  try {
+    await core.deleteNamespace({ name });
+  } catch {
+    // already gone
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await core.readNamespace({ name });
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return;
+    }
+    if (Date.now() > deadline) throw new Error(`namespace ${name} in ${context} still exists after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * A namespace for a whole suite (freshNamespace's are deleted after every test); the suite deletes
+ * it in its `after` with deleteNamespaceAndWait.
+ */
+export async function suiteNamespace(prefix: string, contexts: ('primary' | 'dr')[]): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  for (const context of contexts) {
+    await kubeConfig(context).makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name, labels: { 'rollout-relay.io/test': 'true' } } } });
+  }
+  return name;
+}
