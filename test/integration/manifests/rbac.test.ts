@@ -45,8 +45,8 @@ describe('manifests: a promotion as the manifests\' ServiceAccounts, with exactl
   let ns: string;
   const saKubeconfig = join(work, 'sa.kubeconfig');
   const config = join(work, 'relay.yaml');
-  const primary = kubeConfig('primary');
-  const rollouts = UntypedObjectApi.forKubeConfig(primary);
+  let primary: KubeConfig;
+  let rollouts: UntypedObjectApi;
 
   async function waitRolloutComplete(name: string): Promise<Rollout> {
     const deadline = Date.now() + 90_000;
@@ -72,6 +72,8 @@ describe('manifests: a promotion as the manifests\' ServiceAccounts, with exactl
   }
 
   before(async () => {
+    primary = kubeConfig('primary');
+    rollouts = UntypedObjectApi.forKubeConfig(primary);
     // The manifests, applied as an administrator would: base and RBAC in primary, the dr overlay in DR.
     await kubectl('primary', ['apply', '-k', join(ROOT, 'manifests/base')]);
     await kubectl('primary', ['apply', '-f', join(ROOT, 'manifests/overlays/primary/rbac.yaml')]);

@@ -24,8 +24,8 @@ describe('plugin: the real ApplicationSet controller generates DR Applications f
   let controller: AppsetController | undefined;
   let server: RunningPluginServer;
   let ns: string;
-  const primary = kubeConfig('primary');
-  const apps = UntypedObjectApi.forKubeConfig(primary);
+  let primary: KubeConfig;
+  let apps: UntypedObjectApi;
   const answers: { status: number; at: number }[] = [];
   let targets: PluginTarget[];
   let reader: ClusterStatusSource;
@@ -76,6 +76,8 @@ describe('plugin: the real ApplicationSet controller generates DR Applications f
 
   before(async function () {
     this.timeout(30 * 60_000);   // the first run builds the controller from source (about 10 minutes)
+    primary = kubeConfig('primary');
+    apps = UntypedObjectApi.forKubeConfig(primary);
     ns = await suiteNamespace('appset', ['primary', 'dr']);
     const dr = kubeConfig('dr');
     targets = [{ name: 'shenzhen', server: serverOf(dr), kubeConfig: dr }, { name: 'guangzhou', server: serverOf(primary), kubeConfig: primary }];

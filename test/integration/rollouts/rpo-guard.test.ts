@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { UntypedObjectApi } from '../../../src/cluster/untyped-object-api.js';
 import { serverSideApply } from '../../../src/sandbox/cluster.js';
 import { freePorts } from '../../../src/sandbox/ports.js';
@@ -28,8 +28,8 @@ type AnalysisRun = KubernetesObject & { status?: { phase?: string; metricResults
 describe('rollouts: the RPO guard stops primary from running ahead of DR', function () {
   this.timeout(300_000);
   const work = mkdtempSync(join(tmpdir(), 'rr-rpo-'));
-  const primary = kubeConfig('primary');
-  const objects = UntypedObjectApi.forKubeConfig(primary);
+  let primary: KubeConfig;
+  let objects: UntypedObjectApi;
   let ns: string;
   let controller: ChildProcess | undefined;
   let port: number;
@@ -51,7 +51,7 @@ describe('rollouts: the RPO guard stops primary from running ahead of DR', funct
                 analysis: {
                   templates: [{ templateName: 'rollout-relay-rpo-guard', clusterScope: true }],
                   args: [
-                    { name: 'namespace', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                    { name: 'namespace', value: ns },
                     { name: 'application', value: 'web' },
                     { name: 'url', value: `http://127.0.0.1:${port}` },
                   ],
@@ -79,6 +79,8 @@ describe('rollouts: the RPO guard stops primary from running ahead of DR', funct
   const drStatus = async () => (await kubeConfig('dr').makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'rollout-relay-status-web', namespace: ns })).data ?? {};
 
   before(async () => {
+    primary = kubeConfig('primary');
+    objects = UntypedObjectApi.forKubeConfig(primary);
     [port] = (await freePorts(1)) as [number];
     ns = await suiteNamespace('rpo', ['primary']);
     await run(sandbox().binaries.kubectl, ['--kubeconfig', sandbox().kubeconfig, '--context', 'primary', 'apply', '-k', join(ROOT, 'manifests/rollouts')]);
