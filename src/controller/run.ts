@@ -1,4 +1,5 @@
 import type { RelayConfig } from '../config/types.js';
+import { RelayError } from '../errors.js';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
 import { githubReportingSettings } from '../config/github-env.js';
 import { composeObservers, GitHubPromotionReporter } from '../github/promotion-reporter.js';
@@ -7,6 +8,7 @@ import { Promoter } from '../promote/pipeline.js';
 import { configTargetClients } from '../promote/targets.js';
 import { readTokenFile } from '../server/auth.js';
 import { startServer, type RunningServer } from '../server/http-server.js';
+import { PLUGIN_PATH, pluginHandlerFromConfig, startPluginServer, type RunningPluginServer } from '../plugin/index.js';
 import { RelayMetrics } from '../server/metrics.js';
 import { Controller, type ControllerOptions } from './controller.js';
 
@@ -48,14 +50,24 @@ export async function startController(config: RelayConfig, opts: StartController
     config, primary, targets, promoter, log, metrics, ...opts.tuning,
   });
   ref.controller = controller;
+  // The ApplicationSet plugin generator (config plugin:): on the server's port, or on its own listener.
+  const plugin = config.plugin ? pluginHandlerFromConfig(config, primary, { log: log.child({ component: 'appset-plugin' }) }) : undefined;
+  if (plugin && !config.plugin?.listen && !config.server) {
+    throw new RelayError('CONFIG_INVALID', 'plugin: needs plugin.listen or a server: section to be served on');
+  }
   const server = config.server
-    ? await startServer({ listen: config.server.listen, ...(notifyToken ? { notifyToken } : {}), ...(statusToken ? { statusToken } : {}) }, controller, metrics, log.child({ component: 'http' }))
+    ? await startServer({
+      listen: config.server.listen, ...(notifyToken ? { notifyToken } : {}), ...(statusToken ? { statusToken } : {}),
+      ...(plugin && !config.plugin?.listen ? { routes: { [PLUGIN_PATH]: plugin } } : {}),
+    }, controller, metrics, log.child({ component: 'http' }))
     : undefined;
+  const pluginServer: RunningPluginServer | undefined = plugin && config.plugin?.listen ? await startPluginServer({ listen: config.plugin.listen, handler: plugin }) : undefined;
   await controller.start();
   log.info({
     source: config.source.cluster, targets: config.targets.map((t) => t.name), namespaces: config.watch.namespaces ?? 'all', selector: config.watch.selector,
     leaderElection: config.leaderElection ? `${config.leaderElection.namespace}/${config.leaderElection.leaseName}` : 'off', identity: controller.identity,
     listen: server ? `${server.host}:${server.port}` : 'off',
+    plugin: pluginServer ? pluginServer.url : plugin ? 'on the server' : 'off',
   }, 'controller started');
   const c = controller;
   return {
@@ -66,6 +78,7 @@ export async function startController(config: RelayConfig, opts: StartController
       await c.stop();
       await github?.flush();
       await server?.close();
+      await pluginServer?.close();
       log.info({}, 'controller stopped');
     },
   };

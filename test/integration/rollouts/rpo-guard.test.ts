@@ -15,6 +15,7 @@ const run = promisify(execFile);
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const STATUS_TOKEN = 'status-token-rpo-guard-0123456789';
+const PLUGIN_TOKEN = 'plugin-token-rpo-guard-0123456789';
 
 type Rollout = KubernetesObject & { status?: { stableRS?: string; currentPodHash?: string; phase?: string; abort?: boolean; observedGeneration?: string; message?: string } };
 type AnalysisRun = KubernetesObject & { status?: { phase?: string; metricResults?: { name: string; phase: string; measurements?: { value?: string; phase?: string; message?: string }[] }[] } };
@@ -92,6 +93,7 @@ describe('rollouts: the RPO guard stops primary from running ahead of DR', funct
     writeFileSync(join(work, 'release.pub'), publicKeyPem(publicKey));
     writeFileSync(join(work, 'notify.token'), 'notify-token-rpo-guard-0123456789\n');
     writeFileSync(join(work, 'status.token'), `${STATUS_TOKEN}\n`);
+    writeFileSync(join(work, 'plugin.token'), `${PLUGIN_TOKEN}\n`);
     writeFileSync(join(work, 'trust-policy.yaml'), 'apiVersion: rollout-relay.io/v1\nkind: TrustPolicy\nthreshold: 1\nkeys:\n  - {name: release, publicKey: release.pub}\n');
     writeFileSync(join(work, 'relay.yaml'), [
       'apiVersion: rollout-relay.io/v1', 'kind: RelayConfig',
@@ -99,7 +101,8 @@ describe('rollouts: the RPO guard stops primary from running ahead of DR', funct
       `watch: {namespaces: [${ns}]}`,
       'signing: {keys: [release.key]}', 'trustPolicy: trust-policy.yaml',
       `targets: [{name: shenzhen, context: dr, kubeconfig: ${sandbox().kubeconfig}}]`,
-      `server: {listen: "127.0.0.1:${port}", tokenFile: notify.token, statusTokenFile: status.token}`, '',
+      `server: {listen: "127.0.0.1:${port}", tokenFile: notify.token, statusTokenFile: status.token}`,
+      'plugin: {tokenFile: plugin.token}', '',
     ].join('\n'));
     const log = join(work, 'controller.log');
     writeFileSync(log, '');
@@ -131,6 +134,16 @@ describe('rollouts: the RPO guard stops primary from running ahead of DR', funct
     const guard = runs.items.map((a) => a as AnalysisRun).find((a) => a.metadata?.name?.includes('web'));
     assert.equal(guard?.status?.phase, 'Successful', JSON.stringify(guard?.status));
     assert.ok(ro.status?.stableRS);
+
+    // The plugin generator, mounted on the controller's port, publishes what DR completed.
+    await waitFor('DR completed revision 2', async () => ((await drStatus()).hot_update_status === 'completed' && (await drStatus()).revision === '2' ? true : undefined));
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/getparams.execute`, {
+      method: 'POST', headers: { authorization: `Bearer ${PLUGIN_TOKEN}` }, body: JSON.stringify({ applicationSetName: 'web-dr', input: { parameters: { namespace: ns, application: 'web' } } }),
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { output: { parameters: { cluster: string; revision: string; hotUpdateStatus: string; inSync: boolean; bundleDigest: string }[] } };
+    assert.deepEqual(body.output.parameters.map((p) => [p.cluster, p.revision, p.hotUpdateStatus, p.inSync]), [['shenzhen', '2', 'completed', true]]);
+    assert.equal(body.output.parameters[0]!.bundleDigest, (await drStatus()).bundle_digest);
   });
 
   it('DR behind (its promotion failed): the AnalysisRun fails, the Rollout aborts and keeps its stable version', async () => {
