@@ -84,7 +84,8 @@ describe('rollouts: the RPO guard stops primary from running ahead of DR', funct
     objects = UntypedObjectApi.forKubeConfig(primary);
     [port] = (await freePorts(1)) as [number];
     ns = await suiteNamespace('rpo', ['primary']);
-    await run(sandbox().binaries.kubectl, ['--kubeconfig', sandbox().kubeconfig, '--context', 'primary', 'apply', '-k', join(ROOT, 'manifests/rollouts')]);
+    // In both clusters: the DR copy of the Rollout references the template too.
+    for (const context of ['primary', 'dr']) await run(sandbox().binaries.kubectl, ['--kubeconfig', sandbox().kubeconfig, '--context', context, 'apply', '-k', join(ROOT, 'manifests/rollouts')]);
     // The template's token argument: the read API's token, in the Rollout's namespace.
     await serverSideApply(primary, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'rollout-relay-status-token', namespace: ns }, stringData: { token: STATUS_TOKEN } } as KubernetesObject]);
 
@@ -116,7 +117,7 @@ describe('rollouts: the RPO guard stops primary from running ahead of DR', funct
 
   after(async () => {
     controller?.kill('SIGTERM');
-    await run(sandbox().binaries.kubectl, ['--kubeconfig', sandbox().kubeconfig, '--context', 'primary', 'delete', '--ignore-not-found', '-k', join(ROOT, 'manifests/rollouts')]).catch(() => undefined);
+    for (const context of ['primary', 'dr']) await run(sandbox().binaries.kubectl, ['--kubeconfig', sandbox().kubeconfig, '--context', context, 'delete', '--ignore-not-found', '-k', join(ROOT, 'manifests/rollouts')]).catch(() => undefined);
     if (ns) await Promise.all([deleteNamespaceAndWait('primary', ns), deleteNamespaceAndWait('dr', ns)]);
     rmSync(work, { recursive: true, force: true });
   });
@@ -155,10 +156,13 @@ describe('rollouts: the RPO guard stops primary from running ahead of DR', funct
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-extra', namespace: ns, labels: { 'app.kubernetes.io/instance': 'web' } }, data: { owner: 'web' } } as KubernetesObject,
       rollout('registry.example/web:3'),
     ]);
-    await waitFor('DR refused revision 3', async () => {
-      const s = await drStatus();
-      return /NOT_OWNED|not created by rollout-relay|web-extra/.test(s.message ?? '') || ['failed', 'rolled-back', 'paused'].includes(s.hot_update_status ?? '') ? true : undefined;
+    // The read API the guard uses: primary completed revision 3, DR is not in sync with it.
+    const view = await waitFor('primary at revision 3, DR behind', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/applications/${ns}/web`, { headers: { authorization: `Bearer ${STATUS_TOKEN}` } });
+      const v = (await res.json()) as { primary?: { revision?: string }; targets: { target: string; inSync: boolean; revision?: string; hotUpdateStatus?: string }[] };
+      return v.primary?.revision === '3' && v.targets[0]?.inSync === false ? v : undefined;
     });
+    assert.equal(view.targets[0]?.revision, '2', 'DR still runs revision 2 (the NOT_OWNED refusal wrote nothing)');
     const stableBefore = ((await read('Rollout', 'web')) as Rollout).status!.stableRS!;
 
     await serverSideApply(primary, [rollout('registry.example/web:4')]);
