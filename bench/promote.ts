@@ -192,6 +192,12 @@ export async function benchPromote(args: string[]): Promise<number> {
       const detections = lines.filter((l) => l.msg === 'promoting').map((l) => l.detectedAt as number);
       const firstDetect = detections.length ? Math.min(...detections) : t0;
       console.log(`\n2. ${apps} applications (5 objects each, first promotion: DR empty) detected complete at once by a starting controller`);
+      const outcomes = new Map<string, number>();
+      for (const l of lines) {
+        if (l.msg === 'promotion finished' && Array.isArray(l.targets)) for (const t of l.targets as { state: string; code?: string }[]) outcomes.set(`${t.state}${t.code ? ` ${t.code}` : ''}`, (outcomes.get(`${t.state}${t.code ? ` ${t.code}` : ''}`) ?? 0) + 1);
+        if (l.msg === 'promotion failed') outcomes.set(`error ${String(l.code)}`, (outcomes.get(`error ${String(l.code)}`) ?? 0) + 1);
+      }
+      console.log(`   promotion outcomes: ${[...outcomes].map(([k, v]) => `${k} ×${v}`).join(', ') || 'none finished'}`);
       console.log(`   first detection → ${done}/${apps} completed in DR: ${((tDone - firstDetect) / 1000).toFixed(1)} s (goal: all within 100 s)${done < apps ? ` — stopped waiting after ${timeLimitMs / 1000} s` : ''}`);
     });
     return 0;
