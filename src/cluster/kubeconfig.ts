@@ -32,7 +32,7 @@ export function loadKubeConfig(opts: KubeconfigOptions): KubeConfig {
     kc.setCurrentContext(opts.context);
   }
   if (!kc.getCurrentCluster()) throw new RelayError('CONFIG_INVALID', `the kubeconfig has no usable current context; pass --context`);
-  return kc;
+  return enableKeepAlive(kc);
 }
 
 /** The target from a kubeconfig context; its name is the context's cluster name unless given. */
@@ -63,7 +63,7 @@ export function kubeConfigFromArgoCd(cluster: ArgoCdCluster): KubeConfig {
     contexts: [{ name: cluster.name, cluster: cluster.name, user: cluster.name }],
     currentContext: cluster.name,
   });
-  return kc;
+  return enableKeepAlive(kc);
 }
 
 /** Parses `NAMESPACE/NAME`. */
@@ -89,16 +89,43 @@ export async function argoCdSecretTarget(from: KubeConfig, ref: string): Promise
 }
 
 /**
- * Makes the KubeConfig's HTTPS agent keep connections alive (the client library creates agents
- * without keep-alive, so every request would pay a new TLS handshake). For a long-running process
- * applying many objects this is the difference between one handshake per request and a few per run.
- * Idempotent; TLS settings are unchanged.
+ * Makes the client library reuse connections. client-node's generated APIs (CoreV1Api, used for the
+ * status ConfigMap and the rollback copy) build a new connection pool (undici dispatcher) for every
+ * request, so every request pays a TLS handshake on both sides; its websocket/watch path creates
+ * agents without keep-alive. This keeps one keep-alive dispatcher per TLS identity (server, CA,
+ * client certificate, key, SNI, verification setting: a rotated certificate gets a new one) and
+ * makes agents keep-alive. Idempotent; TLS settings, verification included, are unchanged.
+ * (UntypedObjectApi does not go through these: it has its own HTTP/2 transport.)
  */
 export function enableKeepAlive(kc: KubeConfig, maxSockets = 32): KubeConfig {
-  const k = kc as unknown as { createAgent?: (cluster: unknown, opts: Record<string, unknown>) => unknown; __rrKeepAlive?: boolean };
-  if (k.__rrKeepAlive || typeof k.createAgent !== 'function') return kc;
-  const original = k.createAgent.bind(kc);
-  k.createAgent = (cluster, opts) => original(cluster, { ...opts, keepAlive: true, maxSockets });
+  type Cluster = { server?: string; proxyUrl?: string } | null;
+  const k = kc as unknown as {
+    createAgent?: (cluster: unknown, opts: Record<string, unknown>) => unknown;
+    createDispatcher?: (cluster: Cluster, opts: Record<string, unknown>) => unknown;
+    __rrKeepAlive?: boolean;
+  };
+  if (k.__rrKeepAlive) return kc;
+  if (typeof k.createAgent === 'function') {
+    const original = k.createAgent.bind(kc);
+    k.createAgent = (cluster, opts) => original(cluster, { ...opts, keepAlive: true, maxSockets });
+  }
+  if (typeof k.createDispatcher === 'function') {
+    const original = k.createDispatcher.bind(kc);
+    let cached: { identity: unknown[]; dispatcher: unknown } | undefined;
+    k.createDispatcher = (cluster, opts) => {
+      const identity = [cluster?.server, cluster?.proxyUrl, opts.ca, opts.cert, opts.key, opts.pfx, opts.passphrase, opts.rejectUnauthorized, opts.servername];
+      if (cached && sameIdentity(cached.identity, identity)) return cached.dispatcher;
+      cached = { identity, dispatcher: original(cluster, opts) };
+      return cached.dispatcher;
+    };
+  }
   k.__rrKeepAlive = true;
   return kc;
+}
+
+function sameIdentity(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => {
+    const y = b[i];
+    return Buffer.isBuffer(x) && Buffer.isBuffer(y) ? x.equals(y) : x === y;
+  });
 }

@@ -1,5 +1,3 @@
-import { Agent, request, type RequestOptions } from 'node:https';
-import { request as httpRequest } from 'node:http';
 import {
   ApiException,
   KubernetesObjectApi,
@@ -7,7 +5,25 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
+  type V1APIResource,
+  type V1APIResourceList,
 } from '@kubernetes/client-node';
+import { transportFor, type KubeTransport } from './api-transport.js';
+
+/** One line of a watch: ADDED, MODIFIED, DELETED, BOOKMARK (only a resourceVersion) or ERROR (a Status). */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubernetesObject & { code?: number; reason?: string; message?: string };
+}
+
+function queryString(query: Record<string, string | undefined>): string {
+  let qs = '';
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') qs += `${qs ? '&' : '?'}${encodeURIComponent(k)}=${encodeURIComponent(v)}`;
+  return qs;
+}
+
+type Action = 'create' | 'read' | 'patch' | 'delete' | 'list';
+type ObjectHeader = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } };
 
 /**
  * KubernetesObjectApi that sends and returns objects exactly as JSON, untouched.
@@ -15,25 +31,24 @@ import {
  * client-node's generic object API runs every body through its generated models: fields the
  * models don't know are silently dropped (for example `x-kubernetes-int-or-string` in a CRD
  * schema, or any field newer than the client), and timestamps come back as Date objects. For a
- * tool whose promise is "DR runs byte-for-byte what was signed" that is unacceptable, so writes
- * and reads go over the same authenticated connection as raw JSON instead. Discovery (kind →
- * resource path) still comes from client-node, cached per API version.
+ * tool whose promise is "DR runs byte-for-byte what was signed" that is unacceptable, so writes,
+ * reads, deletes and discovery (kind → resource path, cached per API version) go as raw JSON over
+ * the KubeConfig's shared transport (HTTP/2, one connection; see api-transport.ts).
  */
 export class UntypedObjectApi extends KubernetesObjectApi {
-  private kubeConfig!: KubeConfig;
-  private agent: Agent | undefined;
-  private staticOptions: RequestOptions | undefined;
+  private transport!: KubeTransport;
+  /** Discovery per API version; concurrent lookups of one version share one request. */
+  private readonly discovery = new Map<string, Promise<V1APIResourceList>>();
 
   static forKubeConfig(kc: KubeConfig): UntypedObjectApi {
     const api = kc.makeApiClient(UntypedObjectApi);
-    api.kubeConfig = kc;
+    api.transport = transportFor(kc);
     api.setDefaultNamespace(kc);
     return api;
   }
 
   override async create<T extends KubernetesObject>(spec: T, pretty?: string, dryRun?: string, fieldManager?: string): Promise<T> {
-    const body = structuredClone(spec);
-    const path = await this.specUriPath(body, 'create');
+    const { path, body } = await this.target(spec, 'create');
     return (await this.send('POST', path, { pretty, dryRun, fieldManager }, 'application/json', body)) as T;
   }
 
@@ -45,23 +60,37 @@ export class UntypedObjectApi extends KubernetesObjectApi {
     force?: boolean,
     patchStrategy: PatchStrategy = PatchStrategy.StrategicMergePatch,
   ): Promise<T> {
-    const body = structuredClone(spec);
-    const path = await this.specUriPath(body, 'patch');
+    const { path, body } = await this.target(spec, 'patch');
     const query = { pretty, dryRun, fieldManager, force: force === undefined ? undefined : String(force) };
     return (await this.send('PATCH', path, query, patchStrategy, body)) as T;
   }
 
   override async read<T extends KubernetesObject>(spec: { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string } }): Promise<T> {
-    const header = structuredClone(spec) as KubernetesObject;
-    const path = await this.specUriPath(header, 'read');
+    const { path } = await this.target(spec, 'read');
     return (await this.send('GET', path, {})) as T;
   }
 
+  override async delete(
+    spec: KubernetesObject,
+    pretty?: string,
+    dryRun?: string,
+    gracePeriodSeconds?: number,
+    orphanDependents?: boolean,
+    propagationPolicy?: string,
+  ): Promise<never> {
+    const { path } = await this.target(spec, 'delete');
+    const query = {
+      pretty, dryRun, propagationPolicy,
+      gracePeriodSeconds: gracePeriodSeconds === undefined ? undefined : String(gracePeriodSeconds),
+      orphanDependents: orphanDependents === undefined ? undefined : String(orphanDependents),
+    };
+    return (await this.send('DELETE', path, query)) as never;
+  }
+
   /** Lists one kind, optionally in one namespace, as plain objects. */
-  async listRaw(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<KubernetesListObject<KubernetesObject>> {
-    const header: KubernetesObject = { apiVersion, kind, metadata: namespace ? { namespace } : {} };
-    const path = await this.specUriPath(header, 'list');
-    return (await this.send('GET', path, { labelSelector })) as KubernetesListObject<KubernetesObject>;
+  async listRaw(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, fieldSelector?: string): Promise<KubernetesListObject<KubernetesObject>> {
+    const { path } = await this.target({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, 'list');
+    return (await this.send('GET', path, { labelSelector, fieldSelector })) as KubernetesListObject<KubernetesObject>;
   }
 
   /** GET of an API path (e.g. a collection with label/field selectors), as plain JSON. */
@@ -71,57 +100,111 @@ export class UntypedObjectApi extends KubernetesObjectApi {
 
   /** PATCH of an API path (e.g. a status subresource) with the given patch content type. */
   async patchRaw(path: string, contentType: string, body: unknown): Promise<unknown> {
-    return this.send('PATCH', path, {}, contentType, body);
+    return this.send('PATCH', path, {}, contentType, JSON.stringify(body));
   }
 
   /**
-   * TLS material and credentials from the kubeconfig. Decoding them costs CPU on every request, so
-   * static ones (certificates, a fixed token) are resolved once; credentials that can change while
-   * we run (exec plugins, auth providers) are resolved per request.
+   * Watches one kind (optionally one namespace, a field selector) from `resourceVersion`, calling
+   * `onEvent` per event. `done` resolves when the server ends the watch, rejects with an
+   * ApiException for an error status (410 Gone: the version is too old, list again) or a transport error.
    */
-  private async connectionOptions(): Promise<RequestOptions> {
-    if (this.staticOptions) return this.staticOptions;
-    const opts: RequestOptions = { headers: {} };
-    await this.kubeConfig.applyToHTTPSOptions(opts);
-    const user = this.kubeConfig.getCurrentUser();
-    if (!user?.exec && !user?.authProvider) this.staticOptions = opts;
-    return opts;
+  async watchRaw(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    opts: { resourceVersion: string; fieldSelector?: string; timeoutSeconds?: number },
+    onEvent: (event: WatchEvent) => void,
+  ): Promise<{ done: Promise<void>; cancel: () => void }> {
+    const { path } = await this.target({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, 'list');
+    const qs = queryString({
+      watch: '1', resourceVersion: opts.resourceVersion, allowWatchBookmarks: 'true', fieldSelector: opts.fieldSelector,
+      timeoutSeconds: opts.timeoutSeconds === undefined ? undefined : String(Math.max(1, Math.ceil(opts.timeoutSeconds))),
+    });
+    let partial = '';
+    let failure: unknown;
+    const stream = await this.transport.stream({ method: 'GET', path: path + qs }, (chunk) => {
+      if (failure) return;
+      partial += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, nl);
+        partial = partial.slice(nl + 1);
+        if (!line.trim()) continue;
+        try {
+          onEvent(JSON.parse(line) as WatchEvent);
+        } catch (err) {
+          failure = err;
+          stream.cancel();
+          return;
+        }
+      }
+    });
+    const done = stream.done.then((end) => {
+      if (failure) throw failure;
+      if (end.status < 200 || end.status >= 300) {
+        throw new ApiException(end.status, `HTTP-Code: ${end.status}\nMessage: Unsuccessful HTTP Request\nBody: ${end.body}`, end.body, {});
+      }
+    });
+    return { done, cancel: () => stream.cancel() };
   }
 
-  private async send(method: string, path: string, query: Record<string, string | undefined>, contentType?: string, body?: unknown): Promise<unknown> {
-    const cluster = this.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
-    const base = await this.connectionOptions();
-    const opts: RequestOptions = { ...base, method, headers: { ...(base.headers as Record<string, string>), Accept: 'application/json', ...(contentType ? { 'Content-Type': contentType } : {}) } };
-    delete opts.agent;
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    // One keep-alive agent per client with the same TLS material: warm connections, parallel waves.
-    this.agent ??= new Agent({ keepAlive: true, maxSockets: 64, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername });
-    const send = url.protocol === 'http:' ? httpRequest : request;
-    return new Promise((resolve, reject) => {
-      const req = send(url, url.protocol === 'http:' ? { method, headers: opts.headers } : { ...opts, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status < 200 || status >= 300) {
-            reject(new ApiException(status, `HTTP-Code: ${status}\nMessage: Unsuccessful HTTP Request\nBody: ${text}`, text, res.headers as Record<string, string>));
-            return;
-          }
-          try {
-            resolve(text ? JSON.parse(text) : {});
-          } catch (err) {
-            reject(err);
-          }
-        });
-      });
-      req.on('error', reject);
-      if (payload !== undefined) req.end(payload);
-      else req.end();
+  /**
+   * Discovery as client-node does it (same results, same errors), over our transport: the API
+   * version's resource list, refetched once when a kind is missing (a CRD established since).
+   */
+  override async resource(apiVersion: string, kind: string): Promise<V1APIResource | undefined> {
+    const find = (l: V1APIResourceList): V1APIResource | undefined => l.resources.find((r) => r.kind === kind);
+    const cached = this.discovery.get(apiVersion);
+    if (cached) {
+      const hit = find(await cached.catch(() => ({ resources: [] }) as unknown as V1APIResourceList));
+      if (hit) return hit;
+      if (this.discovery.get(apiVersion) !== cached) return this.resource(apiVersion, kind); // refreshed meanwhile
+    }
+    const fresh = this.send('GET', this.apiVersionPath(apiVersion), {}).then((l) => l as V1APIResourceList).catch((e: unknown) => {
+      if (e instanceof Error) e.message = `Failed to fetch resource metadata for ${apiVersion}/${kind}: ${e.message}`;
+      throw e;
     });
+    this.discovery.set(apiVersion, fresh);
+    fresh.catch(() => {
+      if (this.discovery.get(apiVersion) === fresh) this.discovery.delete(apiVersion);
+    });
+    return find(await fresh);
+  }
+
+  /**
+   * The request path for an object and its JSON body, as client-node's specUriPath builds them
+   * (namespaced kinds without a namespace go to the context's default namespace, which the body
+   * then names too), without copying the caller's object.
+   */
+  private async target(spec: ObjectHeader, action: Action): Promise<{ path: string; body: string }> {
+    if (!spec.kind) throw new Error('Required spec property kind is not set');
+    const apiVersion = spec.apiVersion || 'v1';
+    const resource = await this.resource(apiVersion, spec.kind);
+    if (!resource) throw new Error(`Unrecognized API version and kind: ${apiVersion} ${spec.kind}`);
+    const meta = spec.metadata ?? {};
+    let namespace = meta.namespace;
+    let body: ObjectHeader = spec;
+    if (resource.namespaced && !namespace && action !== 'list') {
+      namespace = this.defaultNamespace;
+      body = { ...spec, apiVersion, metadata: { ...meta, namespace } };
+    } else if (spec.apiVersion !== apiVersion || !spec.metadata) {
+      body = { ...spec, apiVersion, metadata: meta };
+    }
+    let path = `${this.apiVersionPath(apiVersion)}`;
+    if (resource.namespaced && namespace) path += `/namespaces/${encodeURIComponent(String(namespace))}`;
+    path += `/${resource.name}`;
+    if (action !== 'create' && action !== 'list') {
+      if (!meta.name) throw new Error('Required spec property name is not set');
+      path += `/${encodeURIComponent(String(meta.name))}`;
+    }
+    return { path: path.toLowerCase(), body: action === 'create' || action === 'patch' ? JSON.stringify(body) : '' };
+  }
+
+  private async send(method: string, path: string, query: Record<string, string | undefined>, contentType?: string, body?: string): Promise<unknown> {
+    const res = await this.transport.request({ method, path: path + queryString(query), ...(contentType ? { contentType } : {}), ...(body !== undefined ? { body } : {}) });
+    if (res.status < 200 || res.status >= 300) {
+      throw new ApiException(res.status, `HTTP-Code: ${res.status}\nMessage: Unsuccessful HTTP Request\nBody: ${res.body}`, res.body, res.headers);
+    }
+    return res.body ? JSON.parse(res.body) : {};
   }
 }
