@@ -7,7 +7,7 @@ import { enableKeepAlive } from '../cluster/kubeconfig.js';
 import { inventoryKey, type InventoryEntry, type StatusRecord } from '../status/model.js';
 import { StatusWriter } from '../status/writer.js';
 import { APPLICATION_ANNOTATION } from '../status/model.js';
-import { assessHealth, hasHealthRule, type Health } from './health.js';
+import { HealthVerdict, HealthWaiter } from './health-wait.js';
 import { LastGoodStore, compressBundle } from './last-good.js';
 import type { OnHookFailure, PostCheckResult } from '../hooks/types.js';
 import { OutOfScopeError, type ScopeGuard } from '../policy/scope.js';
@@ -27,7 +27,7 @@ export interface ApplyOptions {
   dryRun?: boolean;
   /** Health deadline from the first write, in ms. Default: 100000 (the seed's SLA). */
   timeoutMs?: number;
-  /** Requests in flight within one step. Default: 32. */
+  /** Requests in flight within one step (one HTTP/2 connection multiplexes them). Default: 64. */
   concurrency?: number;
   /** Take over objects that exist but were not created by this application. Default: false. */
   adopt?: boolean;
@@ -114,6 +114,8 @@ interface PreflightItem {
   entry: InventoryEntry;
   decision: OwnershipDecision;
   liveResourceVersion?: string;
+  /** The object as last seen: the preflight read, then the apply's response (for the health wait). */
+  latest?: KubernetesObject;
   /** The server's dry run left the live object exactly as it is: the real apply would be a no-op. */
   unchanged?: boolean;
   deferred?: 'namespace' | 'crd';
@@ -135,7 +137,6 @@ function isUnknownKind(err: unknown): boolean {
   return msg.startsWith('Unrecognized API version and kind') || (msg.startsWith('Failed to fetch resource metadata') && apiStatusCode(err) === 404);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Applies one verified bundle to one cluster (design §4): preflight (server dry-run of every object,
@@ -148,6 +149,7 @@ export class Applier {
   private objects: UntypedObjectApi;
   readonly status: StatusWriter;
   private readonly lastGood: LastGoodStore;
+  private readonly health: HealthWaiter;
 
   constructor(private readonly kc: KubeConfig, readonly application: string, options: ApplyOptions = {}) {
     this.opts = {
@@ -156,7 +158,7 @@ export class Applier {
       prune: options.prune ?? true,
       dryRun: options.dryRun ?? false,
       timeoutMs: options.timeoutMs ?? 100_000,
-      concurrency: options.concurrency ?? 32,
+      concurrency: options.concurrency ?? 64,
       adopt: options.adopt ?? false,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       onProgress: options.onProgress,
@@ -171,6 +173,7 @@ export class Applier {
     this.objects = UntypedObjectApi.forKubeConfig(kc);
     this.status = new StatusWriter(kc, application);
     this.lastGood = new LastGoodStore(kc, application);
+    this.health = new HealthWaiter(() => this.objects, this.opts);
   }
 
   private progress(event: string, fields?: Record<string, unknown>): void {
@@ -206,6 +209,7 @@ export class Applier {
       return { result: 'dry-run', bundleDigest: digest, applied: items.map((i) => ({ object: describeObject(i.obj), action: i.decision.action as ObjectResult['action'] })), pruned: computePrune(previousInventory, plan.inventory).map(describeObject), deferred, phaseDurations: durations };
     }
 
+    const itemOf = new Map(items.map((i) => [i.obj, i]));
     // From here on the cluster changes: any failure rolls back.
     const startedAt = new Date().toISOString();
     const deadline = Date.now() + this.opts.timeoutMs;
@@ -240,7 +244,7 @@ export class Applier {
       await timed('apply', async () => {
         for (const wave of plan.waves) {
           for (const step of plan.steps.filter((s) => s.wave === wave)) {
-            const stepItems = step.objects.map((o) => items.find((i) => i.obj === o)!);
+            const stepItems = step.objects.map((o) => itemOf.get(o)!);
             const results = await mapBounded(stepItems, this.opts.concurrency, (item) => this.applyOne(item));
             const failures: ObjectProblem[] = [];
             results.forEach((r, i) => {
@@ -252,13 +256,14 @@ export class Applier {
             if (this.opts.afterStepApplied) await this.opts.afterStepApplied(step.objects, deadline);
             const crds = stepItems.filter((i) => i.obj.kind === 'CustomResourceDefinition');
             if (crds.length) {
-              await this.waitHealthy(crds.map((i) => i.obj), deadline, 'CRDs Established');
+              await this.waitHealthy(crds.map((i) => i.obj), deadline, 'CRDs Established', latestOf(crds));
               this.objects = UntypedObjectApi.forKubeConfig(this.kc); // fresh discovery for the new kinds
             }
           }
           // Timed apart as well (inside `apply`): DR's own readiness, which rollout-relay only waits for.
           const h = performance.now();
-          await this.waitHealthy(plan.steps.filter((s) => s.wave === wave).flatMap((s) => s.objects), deadline, `wave ${wave} healthy`);
+          const waveObjects = plan.steps.filter((s) => s.wave === wave).flatMap((s) => s.objects);
+          await this.waitHealthy(waveObjects, deadline, `wave ${wave} healthy`, latestOf(waveObjects.map((o) => itemOf.get(o)!)));
           durations.health = (durations.health ?? 0) + Math.round(performance.now() - h);
         }
       });
@@ -386,12 +391,13 @@ export class Applier {
       }
       if (decision.action === 'refuse') throw new PreflightProblem({ object: describeObject(obj), kind: 'not-owned', message: decision.reason });
       if (unchangedSince && live && decision.action !== 'adopt' && untouchedSince(live.metadata?.managedFields, unchangedSince, this.opts.fieldManager)) {
-        return { obj, desired, entry, decision, unchanged: true, ...(live.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}) };
+        return { obj, desired, entry, decision, unchanged: true, latest: live, ...(live.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}) };
       }
       const dry = await this.objects.patch(desired, undefined, 'All', this.opts.fieldManager, this.opts.force, PatchStrategy.ServerSideApply);
       return {
         obj, desired, entry, decision,
         ...(live?.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}),
+        ...(live ? { latest: live } : {}),
         ...(live && sameStoredObject(live, dry) ? { unchanged: true } : {}),
       };
     });
@@ -439,38 +445,17 @@ export class Applier {
   private async applyOne(item: PreflightItem): Promise<boolean> {
     if (item.unchanged) return false;
     const res = await this.objects.patch(item.desired, undefined, undefined, this.opts.fieldManager, this.opts.force, PatchStrategy.ServerSideApply);
+    item.latest = res;
     return res.metadata?.resourceVersion !== item.liveResourceVersion;
   }
 
-  /** Polls until every object with a health rule is Healthy; Degraded or the deadline fails. */
-  private async waitHealthy(objs: KubeObject[], deadline: number, what: string): Promise<void> {
-    let pending = objs.filter((o) => hasHealthRule(o.apiVersion, o.kind));
-    const last = new Map<KubeObject, Health>();
-    while (pending.length) {
-      const results = await mapBounded(pending, this.opts.concurrency, async (o) => {
-        const live = await this.objects.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) } });
-        return assessHealth(live as never);
-      });
-      const next: KubeObject[] = [];
-      results.forEach((r, i) => {
-        const o = pending[i]!;
-        if (r.status === 'rejected') {
-          last.set(o, { status: 'Progressing', message: apiMessage(r.reason) });
-          next.push(o);
-          return;
-        }
-        last.set(o, r.value);
-        if (r.value.status === 'Degraded') throw new ApplyError('APPLY_FAILED', `${describeObject(o)} is Degraded: ${r.value.message}`, [{ object: describeObject(o), kind: 'invalid', message: r.value.message }]);
-        if (r.value.status !== 'Healthy') next.push(o);
-      });
-      pending = next;
-      if (!pending.length) break;
-      if (Date.now() >= deadline) {
-        const problems = pending.map((o) => ({ object: describeObject(o), kind: 'invalid' as const, message: `${last.get(o)?.status}: ${last.get(o)?.message}` }));
-        throw new ApplyError('HEALTH_TIMEOUT', `${what}: ${pending.length} object(s) not healthy within the ${Math.round(this.opts.timeoutMs / 1000)}s deadline:\n${problemLines(problems)}`, problems);
-      }
-      this.progress('waiting', { what, pending: pending.length });
-      await sleep(Math.min(this.opts.pollIntervalMs, Math.max(50, deadline - Date.now())));
+  /** Until every object with a health rule is Healthy (see HealthWaiter); Degraded or the deadline fails. */
+  private async waitHealthy(objs: KubeObject[], deadline: number, what: string, known?: ReadonlyMap<KubeObject, KubernetesObject>): Promise<void> {
+    try {
+      await this.health.wait(objs, deadline, what, known);
+    } catch (err) {
+      if (err instanceof HealthVerdict) throw new ApplyError(err.code, err.message, err.problems);
+      throw err;
     }
   }
 
@@ -569,6 +554,11 @@ export class Applier {
       throw new ApplyError('APPLY_FAILED', message, [], { cause });
     }
   }
+}
+
+/** What the health wait may start from: each object's latest known state. */
+function latestOf(items: PreflightItem[]): Map<KubeObject, KubernetesObject> {
+  return new Map(items.filter((i) => i.latest).map((i) => [i.obj, i.latest!]));
 }
 
 /** The object as stored, minus what every write (or none) may move: resourceVersion and field-manager times. */

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { RelayError, isRelayError } from '../errors.js';
-import { formatDigest, inspectBundle } from '../bundle/index.js';
+import { fileChunks, formatDigest, inspectBundle, regularFileSize, scanBundle } from '../bundle/index.js';
 import type { TrustPolicy } from '../policy/index.js';
 import { verifyBundleFile, type VerifiedBundle } from '../verify/index.js';
-import type { ClusterTarget } from '../cluster/kubeconfig.js';
+import { enableKeepAlive, type ClusterTarget } from '../cluster/kubeconfig.js';
 import { KindScopeLookup } from '../cluster/kind-scope.js';
 import { StatusSequenceStore } from '../status/sequence-store.js';
 import { StatusWriter } from '../status/writer.js';
@@ -25,10 +25,6 @@ export interface ApplyBundleResult {
   report: ApplyReport;
 }
 
-async function fileDigest(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
-}
-
 /**
  * Verify, then apply (design §3–4). Nothing unverified is applied: the objects come only from
  * `verifyBundleFile`, whose sequence check reads the target's status ConfigMap and whose scope check
@@ -37,7 +33,7 @@ async function fileDigest(path: string): Promise<string> {
  * cluster already matches.
  */
 export async function applyBundleFile(opts: ApplyBundleOptions): Promise<ApplyBundleResult> {
-  const kc = opts.target.kubeConfig;
+  const kc = enableKeepAlive(opts.target.kubeConfig);
   const kinds = KindScopeLookup.forKubeConfig(kc);
   const base = {
     bundlePath: opts.bundlePath, ...(opts.signaturePath ? { signaturePath: opts.signaturePath } : {}), policy: opts.policy, target: opts.target.name, commitSequence: false,
@@ -49,11 +45,15 @@ export async function applyBundleFile(opts: ApplyBundleOptions): Promise<ApplyBu
     verified = await verifyBundleFile({ ...base, stateStore: new StatusSequenceStore(kc) });
   } catch (err) {
     if (!isRelayError(err, 'ROLLBACK')) throw err;
-    // Same sequence again: only the very bundle that completed here may be re-applied.
-    const untrusted = await inspectBundle(opts.bundlePath);
+    // Same sequence again: only the very bundle that completed here may be re-applied. One pass
+    // reads its (untrusted) index and digest; its manifests are parsed only by the verify below.
+    const untrusted = await scanBundle(fileChunks(opts.bundlePath), { totalSize: await regularFileSize(opts.bundlePath) });
     const stored = await new StatusWriter(kc, untrusted.index.application).read();
-    const digest = await fileDigest(opts.bundlePath);
-    if (stored?.record.state !== 'completed' || stored.record.bundleDigest !== formatDigest(digest) || stored.record.sequence !== untrusted.index.sequence) throw err;
+    const digest = untrusted.digest;
+    if (stored?.record.state !== 'completed' || stored.record.bundleDigest !== formatDigest(digest) || stored.record.sequence !== untrusted.index.sequence) {
+      await inspectBundle(opts.bundlePath); // a manifest that does not parse is still reported as MALFORMED first
+      throw err;
+    }
     verified = await verifyBundleFile(base);
     if (verified.digest !== digest) throw err;
     sequenceCheck = 'reapply';

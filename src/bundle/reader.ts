@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { RelayError } from '../errors.js';
 import { formatDigest } from './digest.js';
 import { parseBundleManifest } from './manifest-yaml.js';
+import { parsedManifests } from './parsed-cache.js';
 import { bundleFileSource, isSelfDigesting } from './parallel-digest.js';
 import { regularFileSize, type ByteSource } from './source.js';
 import { BundleTarParser, resolveLimits, type ParsedTar, type ReadLimits } from './tar-reader.js';
@@ -81,7 +82,16 @@ export interface ReadBundle {
 }
 
 export function objectsOf(scan: ParsedTar): KubeObject[] {
-  return scan.manifests.map((m) => parseBundleManifest(m.bytes, m.path));
+  // Every manifest's bytes were checked against this digest while the bundle was read.
+  const digests = new Map(scan.index.files.map((f) => [f.path, f.sha256]));
+  return scan.manifests.map((m) => {
+    const sha = digests.get(m.path);
+    const hit = sha === undefined ? undefined : parsedManifests.get(sha);
+    if (hit) return hit;
+    const obj = parseBundleManifest(m.bytes, m.path);
+    if (sha !== undefined) parsedManifests.set(sha, obj, m.bytes.length);
+    return obj;
+  });
 }
 
 /**
