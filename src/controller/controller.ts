@@ -435,7 +435,9 @@ export class Controller {
         totalSeconds: (Date.now() - item.detectedAt) / 1000,
       }, 'promotion finished');
       for (const t of result.targets) {
-        if (t.code === 'CLUSTER_UNREACHABLE') this.scheduleRetry(item.application, t.target, log);
+        // Unreachable, or out of time (e.g. queued behind other promotions): DR is still behind, so
+        // try again with back-off; the DR status check stops the retry once it caught up.
+        if (t.code === 'CLUSTER_UNREACHABLE' || t.code === 'DEADLINE_EXCEEDED') this.scheduleRetry(item.application, t.target, log);
         else this.clearRetry(item.application, t.target);
       }
     } catch (err) {

@@ -67,7 +67,9 @@ class FakePromoter implements PromotionRunner {
     await this.gate;
     const targets = (opts.targets ?? this.allTargets).map((target) => {
       const o = this.outcome(target, n);
-      if (o.code !== 'CLUSTER_UNREACHABLE') this.dr.set(`${target}:${req.application}`, { ...emptyStatus(), state: o.state, revision: req.revision, podTemplateHash: req.podTemplateHash, sequence: n });
+      // Unreachable: nothing written. Out of time: the pipeline stopped waiting while DR still says applying.
+      const drState = o.code === 'DEADLINE_EXCEEDED' ? 'applying' : o.state;
+      if (o.code !== 'CLUSTER_UNREACHABLE') this.dr.set(`${target}:${req.application}`, { ...emptyStatus(), state: drState, revision: req.revision, podTemplateHash: req.podTemplateHash, sequence: n });
       return { target, ...o, message: '', seconds: 0 };
     });
     return { application: req.application, revision: req.revision, podTemplateHash: req.podTemplateHash, sequence: n, bundleDigest: 'sha256:x', phaseDurations: {}, targets };
@@ -170,10 +172,10 @@ describe('controller/controller (in-memory API and pipeline double)', () => {
     assert.deepEqual(promoter.calls.map((c) => c.req.application), ['shop/web']);
   });
 
-  it('an unreachable target is retried with back-off until it completes', async () => {
+  it('an unreachable or timed-out target is retried with back-off until it completes', async () => {
     api.put('rollouts', rollout('web', 1));
     start(['shenzhen', 'beijing']);
-    promoter.outcome = (t, n) => (t === 'beijing' && n < 3 ? { state: 'failed', code: 'CLUSTER_UNREACHABLE' } : { state: 'completed' });
+    promoter.outcome = (t, n) => (t === 'beijing' && n < 3 ? { state: 'failed', code: n === 1 ? 'CLUSTER_UNREACHABLE' : 'DEADLINE_EXCEEDED' } : { state: 'completed' });
     await controller.start();
     await until(() => promoter.calls.length === 3, 'retried twice');
     await settle();
