@@ -10,6 +10,7 @@ import { readTokenFile } from '../server/auth.js';
 import { startServer, type RunningServer } from '../server/http-server.js';
 import { PLUGIN_PATH, pluginHandlerFromConfig, startPluginServer, type RunningPluginServer } from '../plugin/index.js';
 import { RelayMetrics } from '../server/metrics.js';
+import { describeScope, loadTrustPolicy, type ScopeDescription } from '../policy/index.js';
 import { Controller, type ControllerOptions } from './controller.js';
 
 export interface RunningController {
@@ -55,11 +56,21 @@ export async function startController(config: RelayConfig, opts: StartController
   if (plugin && !config.plugin?.listen && !config.server) {
     throw new RelayError('CONFIG_INVALID', 'plugin: needs plugin.listen or a server: section to be served on');
   }
+  // The blast radius of every signing key per target (design §3 scope): logged once and served in /readyz.
+  const scopes = effectiveScopes(config);
+  const handlers = {
+    readiness: () => {
+      const r = controller.readiness();
+      return { ready: r.ready, detail: { ...r.detail, scopes } };
+    },
+    notify: (ref: { namespace: string; name: string }) => controller.notify(ref),
+    applicationStatus: (namespace: string, name: string) => controller.applicationStatus(namespace, name),
+  };
   const server = config.server
     ? await startServer({
       listen: config.server.listen, ...(notifyToken ? { notifyToken } : {}), ...(statusToken ? { statusToken } : {}),
       ...(plugin && !config.plugin?.listen ? { routes: { [PLUGIN_PATH]: plugin } } : {}),
-    }, controller, metrics, log.child({ component: 'http' }))
+    }, handlers, metrics, log.child({ component: 'http' }))
     : undefined;
   const pluginServer: RunningPluginServer | undefined = plugin && config.plugin?.listen ? await startPluginServer({ listen: config.plugin.listen, handler: plugin }) : undefined;
   await controller.start();
@@ -69,6 +80,9 @@ export async function startController(config: RelayConfig, opts: StartController
     listen: server ? `${server.host}:${server.port}` : 'off',
     plugin: pluginServer ? pluginServer.url : plugin ? 'on the server' : 'off',
   }, 'controller started');
+  for (const scope of scopes) {
+    log.info({ target: scope.target, threshold: scope.threshold, keys: scope.keys.map((k) => ({ key: k.key, keyId: k.keyId, counts: k.counts, scope: k.summary })) }, 'effective signing scope');
+  }
   const c = controller;
   return {
     controller,
@@ -82,4 +96,10 @@ export async function startController(config: RelayConfig, opts: StartController
       log.info({}, 'controller stopped');
     },
   };
+}
+
+/** Each target's effective scope under the trust policy, as plain JSON (the policy was validated at config load). */
+function effectiveScopes(config: RelayConfig): ScopeDescription[] {
+  const policy = loadTrustPolicy(config.trustPolicy);
+  return config.targets.map((t) => describeScope(policy, { target: t.name }));
 }

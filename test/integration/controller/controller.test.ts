@@ -64,6 +64,11 @@ describe('controller: the promotion loop on the real sandbox', function () {
 
     const ready = await fetch(`${ctl.url}/readyz`);
     assert.equal(ready.status, 200);
+    // Each target's effective signing scope is served, so operators see every key's blast radius.
+    const readyBody = await ready.json() as { scopes: { target: string; keys: { key: string; counts: boolean; summary: string }[] }[] };
+    assert.deepEqual(readyBody.scopes.map((s) => s.target), ['shenzhen']);
+    assert.ok(readyBody.scopes[0]!.keys.length > 0 && readyBody.scopes[0]!.keys.every((k) => k.summary.length > 0), JSON.stringify(readyBody.scopes));
+    assert.equal(ctl.logged('effective signing scope', (l) => l.target === 'shenzhen').length, 1);
     const view = await (await fetch(`${ctl.url}/api/v1/applications/${ns}/checkout`, { headers: { Authorization: `Bearer ${setup.token}` } })).json() as { targets: { target: string; hotUpdateStatus: string; inSync: boolean; lagSeconds: number; bundleDigest: string }[] };
     assert.deepEqual(view.targets.map((t) => [t.target, t.hotUpdateStatus, t.inSync, t.lagSeconds]), [['shenzhen', 'completed', true, 0]]);
     assert.equal(view.targets[0]!.bundleDigest, st.bundleDigest);
