@@ -1,28 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../../src/cli/main.js';
+import { runCliInProcess } from './run-cli.js';
 import { inspectBundle } from '../../../src/bundle/index.js';
 import { tempDir } from '../../helpers/bundle-fixtures.js';
 import { gitArchive } from '../../helpers/git-archive.js';
 import { archiveExchanges, documented401ForArchive, documentedRateLimitForArchive, FIXTURE_OWNER, recorded404ForArchive } from '../../helpers/github-answers.js';
 import { GitHubFixtureServer, type RecordedExchange } from '../../helpers/github-fixture-server.js';
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const origOut = process.stdout.write.bind(process.stdout);
-  const origErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'rollout-relay', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = origOut;
-    process.stderr.write = origErr;
-  }
-}
+const cli = runCliInProcess;
 
 const TOKEN = '0000000000000000000000000000000000000001';
 
