@@ -201,10 +201,28 @@ export class UntypedObjectApi extends KubernetesObjectApi {
   }
 
   private async send(method: string, path: string, query: Record<string, string | undefined>, contentType?: string, body?: string): Promise<unknown> {
-    const res = await this.transport.request({ method, path: path + queryString(query), ...(contentType ? { contentType } : {}), ...(body !== undefined ? { body } : {}) });
+    const req = { method, path: path + queryString(query), ...(contentType ? { contentType } : {}), ...(body !== undefined ? { body } : {}) };
+    let res = await this.transport.request(req);
+    // 429: API Priority and Fairness (or max-in-flight) refused the request before processing it,
+    // as happens to many requests in flight right after an API server restart. Like client-go,
+    // wait for Retry-After and send it again, a bounded number of times.
+    for (let attempt = 1; res.status === 429 && attempt < MAX_THROTTLE_ATTEMPTS; attempt++) {
+      await new Promise((r) => setTimeout(r, retryAfterMs(res.headers, attempt)));
+      res = await this.transport.request(req);
+    }
     if (res.status < 200 || res.status >= 300) {
       throw new ApiException(res.status, `HTTP-Code: ${res.status}\nMessage: Unsuccessful HTTP Request\nBody: ${res.body}`, res.body, res.headers);
     }
     return res.body ? JSON.parse(res.body) : {};
   }
+}
+
+/** How often a request refused with 429 is sent in all (client-go also stops at 10). */
+const MAX_THROTTLE_ATTEMPTS = 10;
+
+/** Retry-After in ms (seconds form), 1 s when absent, capped at 10 s, with jitter so refused requests spread out. */
+export function retryAfterMs(headers: Record<string, string> | undefined, attempt: number): number {
+  const raw = headers?.['retry-after'];
+  const seconds = raw !== undefined && /^\d{1,4}$/.test(raw.trim()) ? Number(raw.trim()) : 1;
+  return Math.min(10_000, Math.max(100, seconds * 1000)) * (0.75 + Math.random() * 0.5) + Math.min(attempt, 5) * 10;
 }

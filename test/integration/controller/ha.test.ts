@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { freshNamespace, kubeConfig, sandbox } from '../support/sandbox.js';
+import { freshNamespace, kubeConfig, sandbox, setSandbox } from '../support/sandbox.js';
 import { applyPrimary, cleanupDrNamespace, deleteDrNamespaces, drStatus, objects, readLive, rolloutApp, waitComplete } from '../promote/support.js';
 import { restartComponent } from '../../../src/sandbox/restart.js';
+import { readState } from '../../../src/sandbox/index.js';
 import { ControllerProcess, ControllerSetup, InProcessController, StatusHistory, post, selected, until } from './support.js';
 
 async function drVersions(ns: string, app: string): Promise<(string | undefined)[]> {
@@ -90,6 +91,8 @@ describe('controller: high availability and resilience on the real sandbox', fun
 
       const t0 = Date.now();
       await restartComponent({ dir: sandbox().dir, context: 'primary', component: 'kube-apiserver', downMs: 1000 });
+      // The restart recorded the new pid on disk; later tests compare the run's sandbox state against it.
+      setSandbox(readState(sandbox().dir) ?? sandbox());
       // Back = ready again, with the Rollout API (CRD paths are installed last) answering.
       await until('primary API server back', async () => objects('primary').listRaw('argoproj.io/v1alpha1', 'Rollout', ns).then(() => true, () => false), 90_000, 250);
       console.log(`      primary kube-apiserver down and back in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -103,7 +106,7 @@ describe('controller: high availability and resilience on the real sandbox', fun
       await history.stop();
       const rev2 = history.last!.revision;
       assert.equal(history.completions(rev2), 1);
-      assert.equal(ctl.logged('promoting', (l) => l.podTemplateHash === h2).length, 1, 'promoted once');
+      assert.equal(ctl.logged('promoting', (l) => l.podTemplateHash === h2).length, 1, `promoted once: ${JSON.stringify(ctl.lines.filter((l) => l.podTemplateHash === h2 || /fail|error/i.test(String(l.msg))).slice(0, 12))}`);
       assert.equal((await fetch(`${ctl.url}/readyz`)).status, 200, 'ready again');
     } finally {
       await ctl.stop();
