@@ -74,10 +74,17 @@ export async function startAppsetController(progress: (line: string) => void = (
     `--webhook-addr=127.0.0.1:${webhook}`,
     '--enable-scm-providers=false',
     '--loglevel=info',
-  ], log);
-  await waitFor('ApplicationSet controller healthy', async () => (await fetch(`http://127.0.0.1:${probe}/healthz`)).ok, {
-    timeoutMs: 60_000,
-    isDead: () => (isRunning(proc) ? undefined : `argocd-applicationset-controller exited:\n${tailLog(log, 30)}`),
-  });
+    // Part of the controller builds its client with controller-runtime, which reads KUBECONFIG (current context: primary).
+  ], log, { KUBECONFIG: sandbox().kubeconfig });
+  // Its probe server registers no checks (404), so "started" is its metrics endpoint answering.
+  try {
+    await waitFor('ApplicationSet controller started', async () => (await fetch(`http://127.0.0.1:${metrics}/metrics`)).ok, {
+      timeoutMs: 120_000,
+      isDead: () => (isRunning(proc) ? undefined : `argocd-applicationset-controller exited:\n${tailLog(log, 30)}`),
+    });
+  } catch (err) {
+    await stopProcess(proc);
+    throw err;
+  }
   return { proc, log, stop: () => stopProcess(proc) };
 }
