@@ -429,6 +429,8 @@ export class Controller {
       const all = targets.length === this.opts.targets.length;
       const result = await this.opts.promoter.promote(req, { deadline, signal: leadership, ...(all ? {} : { targets }) });
       remember = true;
+      // Detection → finished, the seed's 100 s SLA measure (the PromotionOverSla alert reads phase="total").
+      this.opts.metrics?.onPhase('total', Date.now() - item.detectedAt);
       log.info({
         sequence: result.sequence, digest: result.bundleDigest, phaseDurations: result.phaseDurations,
         targets: result.targets.map((t) => ({ target: t.target, state: t.state, code: t.code, seconds: t.seconds })),

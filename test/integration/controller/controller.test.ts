@@ -77,6 +77,7 @@ describe('controller: the promotion loop on the real sandbox', function () {
     assert.ok(metrics.includes(`rollout_relay_promotions_total{application="${ns}/checkout",target="shenzhen",result="completed"} 2`), metrics.split('\n').filter((l) => l.startsWith('rollout_relay_promotions')).join('\n'));
     assert.ok(metrics.includes(`rollout_relay_dr_lag_seconds{application="${ns}/checkout",target="shenzhen"} 0`));
     assert.match(metrics, /rollout_relay_phase_duration_seconds_count\{phase="apply"\} \d+/);
+    assert.match(metrics, /rollout_relay_phase_duration_seconds_count\{phase="total"\} [1-9]/, 'detection → finished is recorded for the SLA alert');
   });
 
   it('Events deleted before the controller sees them → still promoted once, from the Rollout\'s own status', async () => {
