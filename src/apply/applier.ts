@@ -480,7 +480,7 @@ export class Applier {
   private async prune(entries: InventoryEntry[]): Promise<string[]> {
     const done: string[] = [];
     for (const e of entries) {
-      const header = { apiVersion: e.apiVersion, kind: e.kind, metadata: { name: e.name, ...(e.namespace ? { namespace: e.namespace } : {}) } };
+      const header = inventoryHeader(e);
       let live: KubernetesObject;
       try {
         live = await this.objects.read(header);
@@ -500,6 +500,30 @@ export class Applier {
   }
 
   /**
+   * Waits until deleted entries are really gone: foreground deletion keeps an object (with a
+   * deletionTimestamp) until its dependents are collected, and a rollback must not report what the
+   * failed bundle added as removed while it still exists. Returns what is still terminating at the deadline.
+   */
+  private async waitGone(entries: InventoryEntry[], deadline: number): Promise<string[]> {
+    let pending = entries;
+    for (;;) {
+      const still: InventoryEntry[] = [];
+      for (const e of pending) {
+        try {
+          await this.objects.read(inventoryHeader(e));
+          still.push(e);
+        } catch (err) {
+          if (apiStatusCode(err) === 404 || isUnknownKind(err)) continue;
+          throw wrapTransport(err, `reading ${describeObject(e)} to see it deleted`);
+        }
+      }
+      pending = still;
+      if (!pending.length || Date.now() >= deadline) return pending.map(describeObject);
+      await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - Date.now()))));
+    }
+  }
+
+  /**
    * Re-applies the last bundle that completed on this target and deletes what the failed bundle
    * added; with no completed bundle, deletes what this run created. Always throws: ROLLED_BACK when
    * the rollback succeeded, APPLY_FAILED when it did not.
@@ -512,6 +536,7 @@ export class Applier {
     const lastCompleted = before?.lastCompleted;
     try {
       let keep: InventoryEntry[] = [];
+      let terminating: string[] = [];
       if (lastCompleted) {
         const bytes = await this.lastGood.load(lastCompleted.bundleDigest.replace(/^sha256:/, ''));
         if (!bytes) throw new RelayError('APPLY_FAILED', `the last completed bundle ${lastCompleted.bundleDigest} is not kept in the cluster`);
@@ -531,17 +556,21 @@ export class Applier {
           }
         }
         keep = prevPlan.inventory;
-        const added = computePrune(unionInventory(before?.inventory ?? [], plan.inventory), keep);
-        await this.prune(await this.deletableInScope(added));
-        await this.waitHealthy(prevPlan.steps.flatMap((s) => s.objects), Date.now() + this.opts.timeoutMs, 'rollback healthy');
+        const added = await this.deletableInScope(computePrune(unionInventory(before?.inventory ?? [], plan.inventory), keep));
+        const deleted = await this.prune(added);
+        const rollbackDeadline = Date.now() + this.opts.timeoutMs;
+        await this.waitHealthy(prevPlan.steps.flatMap((s) => s.objects), rollbackDeadline, 'rollback healthy');
+        terminating = await this.waitGone(added.filter((e) => deleted.includes(describeObject(e))), rollbackDeadline);
       } else {
         // First bundle on this target: remove what this run created, keep what existed before.
         const created = written.filter((i) => i.decision.action === 'create').map((i) => i.entry);
-        await this.prune(computePrune(created, []));
+        const toDelete = computePrune(created, []);
+        const deleted = await this.prune(toDelete);
+        terminating = await this.waitGone(toDelete.filter((e) => deleted.includes(describeObject(e))), Date.now() + this.opts.timeoutMs);
         keep = (before?.inventory ?? []).filter((e) => !created.some((c) => inventoryKey(c) === inventoryKey(e)));
       }
       durations.rollback = Math.round(performance.now() - t);
-      const message = `rolled back to ${lastCompleted ? `${lastCompleted.bundleDigest} (sequence ${lastCompleted.sequence})` : 'the state before the first bundle'} after ${code}: ${why}`.slice(0, 4000);
+      const message = `rolled back to ${lastCompleted ? `${lastCompleted.bundleDigest} (sequence ${lastCompleted.sequence})` : 'the state before the first bundle'} after ${code}: ${why}${terminating.length ? `; still being deleted: ${terminating.join(', ')}` : ''}`.slice(0, 4000);
       await this.status.update(input.sequence, {
         state: 'rolled-back', revision: input.revision, bundleDigest: formatDigest(input.digest), sourceCluster: input.sourceCluster,
         startedAt, finishedAt: new Date().toISOString(), message, inventory: keep, phaseDurations: durations,
@@ -554,6 +583,11 @@ export class Applier {
       throw new ApplyError('APPLY_FAILED', message, [], { cause });
     }
   }
+}
+
+/** The object an inventory entry names, as a request header. */
+function inventoryHeader(e: InventoryEntry): { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } {
+  return { apiVersion: e.apiVersion, kind: e.kind, metadata: { name: e.name, ...(e.namespace ? { namespace: e.namespace } : {}) } };
 }
 
 /** What the health wait may start from: each object's latest known state. */
