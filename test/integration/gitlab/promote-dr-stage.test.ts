@@ -20,7 +20,8 @@ import { GitLabProject, type PipelineRun } from './support.js';
 const APP = 'checkout';
 const INSTANCE = 'app.kubernetes.io/instance';
 
-function appObjects(ns: string, image: string): KubernetesObject[] {
+/** `minReadySeconds` makes DR need at least that long to become Healthy (an SLA that must be breached on any machine). */
+function appObjects(ns: string, image: string, minReadySeconds = 0): KubernetesObject[] {
   const sel = { app: APP };
   const labels = { [INSTANCE]: APP };
   return [
@@ -30,7 +31,7 @@ function appObjects(ns: string, image: string): KubernetesObject[] {
     {
       apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: APP, namespace: ns, labels },
       spec: {
-        replicas: 2, selector: { matchLabels: sel },
+        replicas: 2, selector: { matchLabels: sel }, ...(minReadySeconds ? { minReadySeconds } : {}),
         template: { metadata: { labels: sel }, spec: { containers: [{ name: APP, image, ports: [{ containerPort: 8080 }] }] } },
         strategy: { canary: { steps: [{ setWeight: 50 }, { pause: { duration: '1s' } }] } },
       },
@@ -39,8 +40,8 @@ function appObjects(ns: string, image: string): KubernetesObject[] {
 }
 
 /** Applies the application to primary and waits until its Rollout completed there; returns the pod-template-hash. */
-async function releaseInPrimary(ns: string, image: string): Promise<string> {
-  await serverSideApply(kubeConfig('primary'), appObjects(ns, image).slice(1));
+async function releaseInPrimary(ns: string, image: string, minReadySeconds = 0): Promise<string> {
+  await serverSideApply(kubeConfig('primary'), appObjects(ns, image, minReadySeconds).slice(1));
   const exporter = new ApplicationExporter(kubeConfig('primary'));
   let hash = '';
   await waitFor(`primary: Rollout ${ns}/${APP} at ${image} complete`, async () => {
@@ -195,8 +196,9 @@ describe('GitLab stage: templates/promote-dr.yml run by the real gitlab-ci-local
   });
 
   it('SLA breach: a new revision against a 1 s SLA fails promote-dr with the measured seconds; sla-gate never runs', async () => {
-    await releaseInPrimary(ns, 'registry.example/checkout:2');
-    project.write('deploy/app.yaml', appObjects(ns, 'registry.example/checkout:2').map((o) => stringify(o)).join('---\n'));
+    // Pods of revision 2 count as available only 3 s after they are ready: DR cannot be done within 1 s.
+    await releaseInPrimary(ns, 'registry.example/checkout:2', 3);
+    project.write('deploy/app.yaml', appObjects(ns, 'registry.example/checkout:2', 3).map((o) => stringify(o)).join('---\n'));
     project.write('.gitlab-ci.yml', pipelineYaml(ns, 1)).commit('checkout 2 with a 1 s SLA');
     const run = await project.run();
     assert.notEqual(run.code, 0);
