@@ -1,5 +1,5 @@
-import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
-import { apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ConfigMapCas } from '../cluster/configmap-cas.js';
 import { RelayError, type RelayErrorCode } from '../errors.js';
 import { APPLICATION_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type HotUpdateState } from '../status/model.js';
 
@@ -90,27 +90,29 @@ export interface SourceRecordOptions {
 export class SourceRecord {
   readonly namespace: string;
   readonly name: string;
-  private readonly api: CoreV1Api;
-  private readonly maxAttempts: number;
+  private readonly cas: ConfigMapCas<SourceRecordData>;
 
   constructor(kc: KubeConfig, readonly application: string, opts: SourceRecordOptions = {}) {
     const [namespace, app] = application.split('/');
     if (!namespace || !app) throw new RelayError('USAGE', `application "${application}" must be <namespace>/<app>`);
     this.namespace = namespace;
     this.name = `${SOURCE_CONFIGMAP_PREFIX}${app}`;
-    this.api = kc.makeApiClient(CoreV1Api);
-    this.maxAttempts = opts.maxAttempts ?? 20;
+    this.cas = new ConfigMapCas(kc, {
+      namespace,
+      name: this.name,
+      describe: 'source record',
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+      annotations: { [APPLICATION_ANNOTATION]: application },
+      fromData: sourceRecordFromData,
+      toData: sourceRecordToData,
+      maxAttempts: opts.maxAttempts ?? 20,
+      backoffMs: 10,
+    });
   }
 
   async read(): Promise<{ record: SourceRecordData; resourceVersion: string } | undefined> {
-    let cm: V1ConfigMap;
-    try {
-      cm = await this.api.readNamespacedConfigMap({ name: this.name, namespace: this.namespace });
-    } catch (err) {
-      if (apiStatusCode(err) === 404) return undefined;
-      throw wrapTransport(err, `reading source record ${this.namespace}/${this.name}`);
-    }
-    return { record: sourceRecordFromData(cm.data), resourceVersion: cm.metadata?.resourceVersion ?? '' };
+    const stored = await this.cas.read();
+    return stored && { record: stored.value, resourceVersion: stored.resourceVersion };
   }
 
   /**
@@ -118,37 +120,11 @@ export class SourceRecord {
    * attempt) and returns the next, or undefined to write nothing. Returns what was stored.
    */
   async update(change: (current: SourceRecordData) => SourceRecordData | undefined): Promise<SourceRecordData> {
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const current = await this.read();
-      const base: SourceRecordData = current ? current.record : { sequence: 0, targets: {} };
+    return this.cas.update((current) => {
+      const base: SourceRecordData = current ?? { sequence: 0, targets: {} };
       const next = change(structuredClone(base));
-      if (!next) return base;
-      const body: V1ConfigMap = {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: {
-          name: this.name,
-          namespace: this.namespace,
-          labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-          annotations: { [APPLICATION_ANNOTATION]: this.application },
-          ...(current ? { resourceVersion: current.resourceVersion } : {}),
-        },
-        data: sourceRecordToData(next),
-      };
-      try {
-        if (current) await this.api.replaceNamespacedConfigMap({ name: this.name, namespace: this.namespace, body });
-        else await this.api.createNamespacedConfigMap({ namespace: this.namespace, body });
-        return next;
-      } catch (err) {
-        // 409: another writer got there first (or created it first): re-read and try again.
-        if (apiStatusCode(err) === 409) {
-          await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
-          continue;
-        }
-        throw wrapTransport(err, `writing source record ${this.namespace}/${this.name}`);
-      }
-    }
-    throw new RelayError('STATUS_CONFLICT', `source record ${this.namespace}/${this.name}: lost the resourceVersion race ${this.maxAttempts} times; retry`);
+      return next ? { write: next } : { keep: base };
+    });
   }
 
   /**
