@@ -28,6 +28,15 @@ export interface Hook {
   check(run: HookRun): Promise<HookOutcome>;
 }
 
+/**
+ * Milliseconds this hook has left: 0 once its deadline has passed or the run was aborted. Every hook
+ * asks this one question before starting another request or poll, so "time is up" means the same
+ * thing for all of them.
+ */
+export function timeLeft(run: Pick<HookRun, 'deadline' | 'signal'>): number {
+  return run.signal.aborted ? 0 : Math.max(0, run.deadline - Date.now());
+}
+
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal?.aborted) return resolve();

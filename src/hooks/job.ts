@@ -2,7 +2,7 @@ import { BatchV1Api, CoreV1Api, type V1Job, type V1Pod } from '@kubernetes/clien
 import { apiMessage, apiStatusCode } from '../cluster/api-errors.js';
 import { APPLICATION_ANNOTATION, BUNDLE_DIGEST_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../status/model.js';
 import { parseJobTemplate, type JobSpec } from './config.js';
-import { sleep, type Hook, type HookOutcome, type HookRun } from './hook.js';
+import { sleep, timeLeft, type Hook, type HookOutcome, type HookRun } from './hook.js';
 import { renderTemplate, type TemplateValues } from './template.js';
 
 /** Which hook made a Job; with the application annotation it finds a hook's earlier Jobs. */
@@ -69,7 +69,7 @@ export class JobHook implements Hook {
       return { passed: false, observed: 'not created', message: `${where} could not be created: ${apiMessage(err)}` };
     }
     let last: V1Job | undefined;
-    while (Date.now() < run.deadline && !run.signal.aborted) {
+    while (timeLeft(run) > 0) {
       try {
         last = await batch.readNamespacedJob({ name, namespace });
       } catch (err) {
@@ -85,7 +85,7 @@ export class JobHook implements Hook {
         const pods = await this.podReport(core, namespace, name);
         return { passed: false, observed: 'Failed', message: `${where} failed: ${failed.reason ?? 'Failed'}${failed.message ? ` (${failed.message})` : ''}${pods}` };
       }
-      await sleep(Math.min(POLL_MS, run.deadline - Date.now()), run.signal);
+      await sleep(Math.min(POLL_MS, timeLeft(run)), run.signal);
     }
     const pods = await this.podReport(core, namespace, name);
     const s = last?.status;
@@ -108,7 +108,7 @@ export class JobHook implements Hook {
       });
     }
     if (!ours.some((j) => j.metadata?.name === name)) return;
-    while (Date.now() < run.deadline) {
+    while (timeLeft(run) > 0) {
       try {
         await batch.readNamespacedJob({ name, namespace });
       } catch (err) {

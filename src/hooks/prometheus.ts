@@ -1,5 +1,5 @@
 import { compare, type PrometheusSpec } from './config.js';
-import { errorText, sleep, type Hook, type HookOutcome, type HookRun } from './hook.js';
+import { errorText, sleep, timeLeft, type Hook, type HookOutcome, type HookRun } from './hook.js';
 import { renderTemplate } from './template.js';
 
 interface Sample {
@@ -65,8 +65,8 @@ export class PrometheusHook implements Hook {
     /** Set when the latest query failed (network, 5xx, cut short by the timeout). */
     let lastError: string | undefined;
     for (;;) {
-      const left = run.deadline - Date.now();
-      if (left <= 0 || run.signal.aborted) break;
+      const left = timeLeft(run);
+      if (left === 0) break;
       const reading = await this.query(base, query, AbortSignal.any([run.signal, AbortSignal.timeout(left)]));
       queries++;
       if (reading.kind === 'refused') return { passed: false, observed: 'query refused', message: `Prometheus refused the query: ${reading.message}` };
@@ -83,7 +83,7 @@ export class PrometheusHook implements Hook {
         if (bad.length === 0) return { passed: true, observed, message: `${samples.map((s) => `${s.value} ${labelText(s.labels)}`).join(', ')} ${gate} (query ${queries})` };
         answerJudgement = bad.join('; ');
       }
-      if (Date.now() + this.spec.intervalMs >= run.deadline) break;
+      if (timeLeft(run) <= this.spec.intervalMs) break;
       await sleep(this.spec.intervalMs, run.signal);
     }
     const after = `after ${queries} quer${queries === 1 ? 'y' : 'ies'} in ${Math.round(run.budgetMs / 1000)}s`;

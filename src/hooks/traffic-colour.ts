@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TrafficColourSpec } from './config.js';
-import { errorText, type Hook, type HookOutcome, type HookRun } from './hook.js';
+import { errorText, timeLeft, type Hook, type HookOutcome, type HookRun } from './hook.js';
 import { renderTemplate, TEMPLATE_VARIABLES, type TemplateValues } from './template.js';
 
 /** How one request was answered. */
@@ -54,7 +54,7 @@ export class TrafficColourHook implements Hook {
     const answers: Answer[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < this.spec.requests && !run.signal.aborted && Date.now() < run.deadline) {
+      while (next < this.spec.requests && timeLeft(run) > 0) {
         next++;
         answers.push(await this.request(url, colour, run.signal));
       }
