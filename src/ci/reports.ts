@@ -14,6 +14,8 @@ export interface JUnitCase {
   seconds: number;
   /** Set when the case failed: the error code and the message. */
   failure?: { type: string; message: string; details?: string };
+  /** Set when the case did not run (and did not fail): why. */
+  skipped?: string;
 }
 
 export interface JUnitSuite {
@@ -21,6 +23,8 @@ export interface JUnitSuite {
   cases: JUnitCase[];
   /** Epoch ms of the start. Default: now. */
   timestamp?: number;
+  /** Written as <properties> of the testsuite (e.g. the drill's verdict and scenario). */
+  properties?: Record<string, string>;
 }
 
 // XML 1.0 allows no control characters but tab, newline and carriage return.
@@ -34,22 +38,30 @@ export function xmlEscape(text: string): string {
 /** A JUnit XML document (the subset GitLab reads: testsuites > testsuite > testcase > failure). */
 export function junitXml(suite: JUnitSuite): string {
   const failures = suite.cases.filter((c) => c.failure).length;
+  const skipped = suite.cases.filter((c) => !c.failure && c.skipped !== undefined).length;
   const total = suite.cases.reduce((s, c) => s + c.seconds, 0);
   const ts = new Date(suite.timestamp ?? Date.now()).toISOString().replace(/\.\d{3}Z$/, '');
-  const attrs = (o: Record<string, string | number>) => Object.entries(o).map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`).join('');
+  // Line breaks and tabs in attributes as character references: a parser turns literal ones into spaces.
+  const attr = (v: string) => xmlEscape(v).replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+  const attrs = (o: Record<string, string | number>) => Object.entries(o).map(([k, v]) => ` ${k}="${attr(String(v))}"`).join('');
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites${attrs({ name: suite.name, tests: suite.cases.length, failures, errors: 0, time: total.toFixed(3) })}>`,
-    `  <testsuite${attrs({ name: suite.name, tests: suite.cases.length, failures, errors: 0, skipped: 0, time: total.toFixed(3), timestamp: ts })}>`,
+    `  <testsuite${attrs({ name: suite.name, tests: suite.cases.length, failures, errors: 0, skipped, time: total.toFixed(3), timestamp: ts })}>`,
   ];
+  const properties = Object.entries(suite.properties ?? {});
+  if (properties.length) {
+    lines.push('    <properties>', ...properties.map(([name, value]) => `      <property${attrs({ name, value })}/>`), '    </properties>');
+  }
   for (const c of suite.cases) {
     const head = `    <testcase${attrs({ name: c.name, classname: c.classname, time: c.seconds.toFixed(3) })}`;
-    if (!c.failure) {
+    if (!c.failure && c.skipped === undefined) {
       lines.push(`${head}/>`);
       continue;
     }
     lines.push(`${head}>`);
-    lines.push(`      <failure${attrs({ type: c.failure.type, message: c.failure.message })}>${xmlEscape(c.failure.details ?? c.failure.message)}</failure>`);
+    if (!c.failure) lines.push(`      <skipped${attrs({ message: c.skipped ?? '' })}/>`);
+    else lines.push(`      <failure${attrs({ type: c.failure.type, message: c.failure.message })}>${xmlEscape(c.failure.details ?? c.failure.message)}</failure>`);
     lines.push('    </testcase>');
   }
   lines.push('  </testsuite>', '</testsuites>', '');

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { formatZodIssues } from '../bundle/bounded-json.js';
 import { RelayError } from '../errors.js';
+import { drillReportHtml } from './report-html.js';
+import { drillReportJUnit } from './report-junit.js';
+import { drillReportMarkdown } from './report-markdown.js';
 
 /**
  * The drill report (design §8.1): one JSON document is the source of truth, and the Markdown,
@@ -65,6 +68,17 @@ export interface DrillReport {
 
 export type DrillReportFormat = 'json' | 'md' | 'junit' | 'html';
 export const DRILL_REPORT_FORMATS: readonly DrillReportFormat[] = ['json', 'md', 'junit', 'html'];
+
+/** Formats written when the scenario or `--format` names none (design §8.1). */
+export const DEFAULT_DRILL_REPORT_FORMATS: readonly DrillReportFormat[] = ['json', 'md'];
+
+/** `--format json,md,junit,html`: a comma-separated list; an unknown name is a USAGE error. */
+export function parseReportFormats(list: string): DrillReportFormat[] {
+  const names = list.split(',').map((f) => f.trim()).filter((f) => f !== '');
+  const unknown = names.filter((f) => !(DRILL_REPORT_FORMATS as readonly string[]).includes(f));
+  if (unknown.length || names.length === 0) throw new RelayError('USAGE', `--format ${JSON.stringify(list)}: use a comma-separated list of ${DRILL_REPORT_FORMATS.join(', ')}`);
+  return [...new Set(names as DrillReportFormat[])];
+}
 
 /** File name per format inside `--report-dir`. */
 export const DRILL_REPORT_FILES: Readonly<Record<DrillReportFormat, string>> = {
@@ -132,6 +146,25 @@ export const drillReportSchema = z.strictObject({
   applications: z.array(applicationSchema),
 });
 
+/**
+ * The JSON Schema (draft 2020-12) of drill-report.json, generated from the zod schema so the two
+ * cannot drift; committed as docs/drill-report.schema.json for tools outside rollout-relay.
+ */
+export function drillReportJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(drillReportSchema) as Record<string, unknown>;
+  return {
+    $schema,
+    title: 'rollout-relay DrillReport (rollout-relay.io/v1)',
+    description: 'drill-report.json, written by `rollout-relay drill --report-dir DIR`: verdict, RTO, RPO, steps and per application and target the verified bundle digest, key ids and post-check results.',
+    ...rest,
+  };
+}
+
+/** The committed schema file's text: what scripts/write-drill-report-schema.ts writes. */
+export function drillReportJsonSchemaText(): string {
+  return `${JSON.stringify(drillReportJsonSchema(), null, 2)}\n`;
+}
+
 /** Validates a parsed JSON value as a drill report; MALFORMED names the first wrong fields. */
 export function parseDrillReport(json: unknown): DrillReport {
   const parsed = drillReportSchema.safeParse(json);
@@ -152,17 +185,18 @@ export function drillReportJson(report: DrillReport): string {
 /** Writes `drill-report.{json,md,xml,html}` for the given formats into `dir` (created if missing); returns the paths written. */
 export function renderReports(report: DrillReport, formats: readonly DrillReportFormat[], dir: string): string[] {
   const valid = parseDrillReport(report);
-  const renderers: Record<DrillReportFormat, ((r: DrillReport) => string) | undefined> = {
+  const renderers: Record<DrillReportFormat, (r: DrillReport) => string> = {
     json: drillReportJson,
-    md: undefined,
-    junit: undefined,
-    html: undefined,
+    md: drillReportMarkdown,
+    junit: drillReportJUnit,
+    html: drillReportHtml,
   };
+  const unknown = formats.filter((f) => !Object.hasOwn(renderers, f));
+  if (unknown.length) throw new RelayError('USAGE', `unknown report format ${unknown.join(', ')}; use ${DRILL_REPORT_FORMATS.join(', ')}`);
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   for (const format of new Set(formats)) {
     const render = renderers[format];
-    if (!render) throw new RelayError('NOT_IMPLEMENTED', `drill report format ${format} is not built yet; use --format json`);
     const path = join(dir, DRILL_REPORT_FILES[format]);
     writeFileSync(path, render(valid));
     written.push(path);

@@ -54,3 +54,50 @@ export function failingReport(): DrillReport {
   r.rtoSeconds = null;
   return r;
 }
+
+/** Every character class a renderer must escape: markup, entities, quotes, CDATA end, control characters, line breaks, Markdown. */
+export const HOSTILE = `<script>alert("x")</script> & 'q' ]]> \u0001\u001b[31m | *b* [l](http://e) \`c\` #h\nline2\r\nline3`;
+
+/** A drill that failed before it cut anything: no RTO, no RPO, no steps, no applications. */
+export function emptyReport(): DrillReport {
+  const r = passingReport();
+  r.verdict = 'fail';
+  r.reason = 'refused: a promotion of shop/checkout is in flight';
+  r.objectives = { rtoSeconds: null, rpoReleases: null };
+  r.rtoSeconds = null;
+  r.rpo = null;
+  r.cut = { type: 'sandbox', at: null, undoneAt: null };
+  r.steps = [];
+  r.applications = [];
+  return r;
+}
+
+/** Hostile strings in every free-text field a renderer shows. */
+export function hostileReport(): DrillReport {
+  const r = failingReport();
+  r.scenario = HOSTILE;
+  r.reason = HOSTILE;
+  r.cut.type = HOSTILE;
+  r.steps[2]!.message = HOSTILE;
+  r.steps.push({ name: HOSTILE, startedAt: '2026-11-28T21:00:41.000Z', seconds: 0.5, result: 'fail', message: HOSTILE });
+  const t = r.applications[0]!.targets[0]!;
+  t.target = HOSTILE;
+  t.hotUpdateStatus = HOSTILE;
+  t.bundleDigest = HOSTILE;
+  t.keyIds = [HOSTILE];
+  t.postChecks.push({ name: HOSTILE, type: HOSTILE, passed: false, observed: HOSTILE, message: HOSTILE, seconds: 1 });
+  r.applications[0]!.application = HOSTILE;
+  return r;
+}
+
+/** `n` applications with two DR targets each. */
+export function manyApplicationsReport(n: number): DrillReport {
+  const r = passingReport();
+  const template = r.applications[0]!;
+  r.applications = Array.from({ length: n }, (_, i) => ({
+    ...template,
+    application: `shop/app-${i}`,
+    targets: ['shenzhen', 'hong-kong'].map((target, j) => ({ ...template.targets[0]!, target, bundleDigest: `sha256:${(i * 2 + j).toString(16).padStart(64, '0')}` })),
+  }));
+  return r;
+}
