@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { drillReportHtml } from '../../../src/drill/report-html.js';
 import { drillTimelineSvg, htmlEscape, tickStep, timelineScale } from '../../../src/drill/report-timeline.js';
-import { emptyReport, failingReport, hostileReport, manyApplicationsReport, passingReport } from './report-fixtures.js';
+import { emptyReport, failingReport, hostileReport, manyApplicationsReport, passingReport } from '../../helpers/drill-report-fixtures.js';
 
 function bars(svg: string): { step: string; result: string; x: number; width: number }[] {
   return [...svg.matchAll(/<rect class="step-bar" data-step="([^"]*)" data-result="(\w+)" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/g)].map((m) => ({ step: m[1]!, result: m[2]!, x: Number(m[3]), width: Number(m[4]) }));

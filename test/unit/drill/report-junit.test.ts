@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { drillReportJUnit } from '../../../src/drill/report-junit.js';
 import type { DrillReport } from '../../../src/drill/report.js';
-import { emptyReport, failingReport, HOSTILE, hostileReport, manyApplicationsReport, passingReport } from './report-fixtures.js';
+import { emptyReport, failingReport, HOSTILE, hostileReport, manyApplicationsReport, passingReport } from '../../helpers/drill-report-fixtures.js';
 
 interface Case {
   name: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { drillReportMarkdown, mdText } from '../../../src/drill/report-markdown.js';
-import { emptyReport, failingReport, hostileReport, manyApplicationsReport, passingReport } from './report-fixtures.js';
+import { emptyReport, failingReport, hostileReport, manyApplicationsReport, passingReport } from '../../helpers/drill-report-fixtures.js';
 
 /** Cells of a table row, split at pipes that are not backslash-escaped. */
 function cells(row: string): string[] {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { drillMeasures, formatSeconds } from '../../../src/drill/report-measures.js';
-import { emptyReport, failingReport, passingReport } from './report-fixtures.js';
+import { emptyReport, failingReport, passingReport } from '../../helpers/drill-report-fixtures.js';
 
 describe('drill/report-measures: RTO, RPO and SLA against their objectives', () => {
   it('a passing drill meets all three', () => {

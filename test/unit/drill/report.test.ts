@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { drillReportJson, drillReportJsonSchemaText, parseDrillReport, parseReportFormats, renderReports } from '../../../src/drill/report.js';
 import { isRelayError } from '../../../src/errors.js';
-import { emptyReport, failingReport, hostileReport, manyApplicationsReport, passingReport } from './report-fixtures.js';
+import { emptyReport, failingReport, hostileReport, manyApplicationsReport, passingReport } from '../../helpers/drill-report-fixtures.js';
 
 const require = createRequire(import.meta.url);
 // ajv is CommonJS; the draft 2020-12 build is the default export of ajv/dist/2020.

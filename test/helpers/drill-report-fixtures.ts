@@ -1,4 +1,5 @@
-import type { DrillReport } from '../../../src/drill/report.js';
+/** Drill reports for the renderer tests: pass, fail (DR stale), empty, hostile strings, many applications. */
+import type { DrillReport } from '../../src/drill/report.js';
 
 /** A passing four-step drill of one application with one DR target, as the drill command writes it. */
 export function passingReport(): DrillReport {
