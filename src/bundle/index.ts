@@ -45,6 +45,7 @@ export {
   type CreatedBundle,
 } from './create.js';
 export { tarChunks, tarHeader, tarSize, TAR_MTIME, TAR_MODE, type TarFile } from './tar-writer.js';
-export { DEFAULT_READ_LIMITS, resolveLimits, checkEntryPath, decodeHeader, BundleTarParser, type ReadLimits } from './tar-reader.js';
+export { DEFAULT_READ_LIMITS, resolveLimits, decodeHeader, BundleTarParser, type ReadLimits } from './tar-reader.js';
+export { checkEntryPath, checkRegularFile, EntryBudget, shownPath, type EntryBounds } from './entry-checks.js';
 export { fileChunks, regularFileSize, type ByteSource } from './source.js';
 export { inspectBundle, readBundle, readBundleBytes, scanBundle, objectsOf, type BundleInspection, type ReadBundle, type ScanOptions, type ScanResult } from './reader.js';

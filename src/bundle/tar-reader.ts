@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { RelayError } from '../errors.js';
 import { INDEX_PATH, MANIFEST_NAME, parseIndex, TAR_FORMAT_TAG } from './index-file.js';
 import { BLOCK, paddingFor } from './tar-writer.js';
+import { checkEntryPath, checkRegularFile, EntryBudget, shownPath } from './entry-checks.js';
 import type { BundleFile, BundleIndex } from './types.js';
 
 /** Caps applied while reading untrusted bundle bytes. */
@@ -99,28 +100,13 @@ export function decodeHeader(block: Buffer): RawHeader {
     throw new RelayError('UNSAFE_ENTRY', 'tar entry name is not valid UTF-8; refused', { cause: err });
   }
   const path = prefix ? `${prefix}/${name}` : name;
-  const shown = JSON.stringify(path.slice(0, 120));
   const typeflag = String.fromCharCode(block[156]!);
-  if (typeflag !== '0' && typeflag !== '\0') {
-    const kind = TYPE_NAMES[typeflag] ?? `type ${JSON.stringify(typeflag)}`;
-    throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} is a ${kind}; bundles hold only regular files`);
-  }
+  const kind = TYPE_NAMES[typeflag] ?? `type ${JSON.stringify(typeflag)}`;
+  checkRegularFile(path, typeflag === '0' || typeflag === '\0', kind, 'bundles hold only regular files');
   checkEntryPath(path);
-  const size = octal(block, 124, 12, 'size', shown);
+  const size = octal(block, 124, 12, 'size', shownPath(path));
   const gname = field(block, 297, 32).toString('latin1');
   return { path, typeflag, size, gname };
-}
-
-/** Refuses absolute, `..`, `.`, empty-segment, backslash and control-character paths (UNSAFE_ENTRY). */
-export function checkEntryPath(path: string): void {
-  const shown = JSON.stringify(path.slice(0, 120));
-  if (path === '') throw new RelayError('UNSAFE_ENTRY', 'tar entry with an empty name; refused');
-  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} is an absolute path; refused`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\\\u0000-\u001f\u007f]/.test(path)) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} contains a backslash or control character; refused`);
-  const segments = path.split('/');
-  if (segments.includes('..')) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} climbs out with ".."; refused`);
-  if (segments.some((s) => s === '' || s === '.')) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} has an empty or "." segment; refused`);
 }
 
 function checkFormatTag(gname: string, path: string): void {
@@ -167,7 +153,7 @@ export class BundleTarParser {
   private padding = 0;
   private zeroBlocks = 0;
   private offset = 0;
-  private entries = 0;
+  private readonly budget: EntryBudget;
   private index: BundleIndex | undefined;
   private indexBytes: Buffer | undefined;
   private listed = new Map<string, BundleFile>();
@@ -178,6 +164,7 @@ export class BundleTarParser {
   /** `onManifest` receives each manifest once its digest matched index.json, one file at a time. */
   constructor(options: { limits?: ReadLimits; keepManifests?: boolean; totalSize?: number; onManifest?: (path: string, bytes: Buffer) => void } = {}) {
     this.limits = resolveLimits(options.limits);
+    this.budget = new EntryBudget({ maxEntries: this.limits.maxEntries, maxFileBytes: this.limits.maxFileBytes });
     this.keepManifests = options.keepManifests ?? false;
     this.totalSize = options.totalSize;
     this.onManifest = options.onManifest;
@@ -229,11 +216,11 @@ export class BundleTarParser {
     }
     if (this.zeroBlocks > 0) throw new RelayError('MALFORMED', `tar entry after an end-of-archive block at byte ${at}; refused`);
     const h = decodeHeader(block);
-    const shown = JSON.stringify(h.path.slice(0, 120));
+    const shown = shownPath(h.path);
     if (this.seen.has(h.path)) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} appears twice; refused`);
     this.seen.add(h.path);
     checkFormatTag(h.gname, shown);
-    if (++this.entries > this.limits.maxEntries) throw new RelayError('TOO_LARGE', `more than ${this.limits.maxEntries} entries; refused`);
+    this.budget.countEntry();
     const isIndex = h.path === INDEX_PATH;
     if (!isIndex && !MANIFEST_NAME.test(h.path)) {
       throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} is outside index.json and manifests/*.yaml; refused`);
@@ -241,8 +228,7 @@ export class BundleTarParser {
     if (isIndex !== (this.index === undefined)) {
       throw new RelayError('MALFORMED', `tar entry ${shown}: index.json must be the first entry and appear once`);
     }
-    const cap = isIndex ? this.limits.maxIndexBytes : this.limits.maxFileBytes;
-    if (h.size > cap) throw new RelayError('TOO_LARGE', `tar entry ${shown} declares ${h.size} bytes, above the ${cap}-byte limit; refused`);
+    this.budget.admitFile(h.path, h.size, isIndex ? this.limits.maxIndexBytes : this.limits.maxFileBytes);
     const end = at + BLOCK + h.size;
     if (this.totalSize !== undefined && end > this.totalSize) {
       throw new RelayError('TOO_LARGE', `tar entry ${shown} declares ${h.size} bytes but the bundle ends ${this.totalSize - at - BLOCK} bytes later; refused`);
@@ -302,6 +288,6 @@ export class BundleTarParser {
     if (missing.length) {
       throw new RelayError('MISSING_ENTRY', `index.json lists ${missing.length} file(s) missing from the archive: ${missing.slice(0, 3).join(', ')}`);
     }
-    return { index: this.index, indexBytes: this.indexBytes, manifests: this.manifests, entries: this.entries };
+    return { index: this.index, indexBytes: this.indexBytes, manifests: this.manifests, entries: this.budget.entries };
   }
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
-import { checkEntryPath } from '../bundle/index.js';
+import { checkEntryPath, checkRegularFile, EntryBudget, shownPath } from '../bundle/index.js';
 import { RelayError } from '../errors.js';
 
 /** Caps applied while reading an untrusted repository archive (a gzip'd tar). */
@@ -70,7 +70,8 @@ export async function readArchiveManifests(
 ): Promise<ArchiveManifests> {
   const limits = { ...DEFAULT_ARCHIVE_LIMITS, ...opts.limits };
   const selected = opts.path;
-  const state = { compressed: 0, unpacked: 0, entries: 0, kept: 0 };
+  const state = { compressed: 0, unpacked: 0 };
+  const budget = new EntryBudget({ maxEntries: limits.maxEntries, maxFileBytes: limits.maxFileBytes, maxKeptBytes: limits.maxManifestBytes });
   let root: string | undefined;
   let commit: string | undefined;
   let pathFound = selected === '';
@@ -87,27 +88,23 @@ export async function readArchiveManifests(
   const keepEntry = (entry: ReadEntry): boolean => {
     try {
       if (failure !== undefined) return false;
-      if (++state.entries > limits.maxEntries) throw new RelayError('TOO_LARGE', `the archive has more than ${limits.maxEntries} entries`);
+      budget.countEntry();
       const gex = entry.globalExtended?.comment;
       if (commit === undefined && typeof gex === 'string' && /^[0-9a-f]{40}$/.test(gex.trim())) commit = gex.trim();
       const full = entry.path.replace(/\/+$/, '');
       checkEntryPath(full);
       const [top, ...restSegments] = full.split('/');
       root ??= top;
-      if (top !== root) throw new RelayError('UNSAFE_ENTRY', `archive entry ${JSON.stringify(full.slice(0, 120))} lies outside the archive's top directory ${JSON.stringify(root)}; refused`);
+      if (top !== root) throw new RelayError('UNSAFE_ENTRY', `archive entry ${shownPath(full)} lies outside the archive's top directory ${JSON.stringify(root)}; refused`);
       const rel = restSegments.join('/');
       const under = selected === '' ? rel : rel === selected ? '' : rel.startsWith(`${selected}/`) ? rel.slice(selected.length + 1) : undefined;
       if (under === undefined || rel === '') return false;
       pathFound = true;
       const type = entry.type;
       if (type === 'Directory') return false;
-      if (!REGULAR.has(type)) {
-        throw new RelayError('UNSAFE_ENTRY', `archive entry ${JSON.stringify(rel.slice(0, 120))} is a ${type} under the selected path; only regular files are read`);
-      }
+      checkRegularFile(rel, REGULAR.has(type), type, 'only regular files are read under the selected path');
       if (under === '' || under.split('/').some((s) => s.startsWith('.')) || !MANIFEST_FILE.test(under)) return false;
-      if (entry.size > limits.maxFileBytes) throw new RelayError('TOO_LARGE', `${rel} is ${entry.size} bytes; a manifest file may hold at most ${limits.maxFileBytes}`);
-      state.kept += entry.size;
-      if (state.kept > limits.maxManifestBytes) throw new RelayError('TOO_LARGE', `the manifests under ${selected || 'the repository root'} exceed ${limits.maxManifestBytes} bytes`);
+      budget.admitFile(rel, entry.size);
       const chunks: Buffer[] = [];
       entry.on('data', (c: Buffer) => chunks.push(c));
       entry.on('end', () => {
@@ -162,7 +159,7 @@ export async function readArchiveManifests(
     root,
     files,
     pathFound,
-    entries: state.entries,
+    entries: budget.entries,
     compressedBytes: state.compressed,
     unpackedBytes: state.unpacked,
   };
