@@ -151,6 +151,72 @@ describe('promote: the pipeline on the real sandbox', function () {
     assert.equal(st?.podTemplateHash, primary.status?.stableRS);
   });
 
+  it('a bundle with an object outside the trust policy\'s scope → promote pauses the target with OUT_OF_SCOPE (Warning Event, status paused), nothing written in DR; resume after widening the scope → completed', async () => {
+    const setup = new RelaySetup();
+    const ns = await freshNamespace('rr-prom-scope', ['primary']);
+    cleanupDrNamespace(ns);
+    const rbac = 'rbac.authorization.k8s.io';
+    // Cluster-scoped, labelled with the application: the exporter takes it along; the default scope allows no cluster kinds.
+    const clusterRole = { apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: { name: `${ns}-reader`, labels: { [INSTANCE]: 'web' } }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] } as KubernetesObject;
+    const deleteClusterRoles = () => Promise.all((['primary', 'dr'] as const).map((c) => objects(c).delete(clusterRole).catch(() => undefined)));
+    try {
+      await applyPrimary(rolloutApp(ns, 'web', 'registry.example/web:1'));
+      await waitComplete('Rollout', ns, 'web', 'registry.example/web:1');
+      const first = await promoteCli(setup, `${ns}/web`);
+      assert.equal(first.code, 0, first.stderr);
+      const before = await drStatus(`${ns}/web`);
+      const drVersions = async () => Promise.all([
+        readLive('dr', 'argoproj.io/v1alpha1', 'Rollout', ns, 'web'), readLive('dr', 'v1', 'ConfigMap', ns, 'web-config'), readLive('dr', 'v1', 'Service', ns, 'web'),
+      ].map(async (p) => (await p).metadata?.resourceVersion));
+      const versionsBefore = await drVersions();
+      const drClusterRole = () => readLive('dr', `${rbac}/v1`, 'ClusterRole', '', `${ns}-reader`).then(() => true, () => false);
+
+      await applyPrimary(rolloutApp(ns, 'web', 'registry.example/web:2', undefined, [clusterRole]));
+      const refused = await promoteCli(setup, `${ns}/web`, '--wait');
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /^error OUT_OF_SCOPE: /m);
+      assert.equal(refused.result!.targets[0]!.state, 'paused');
+      assert.equal(refused.result!.targets[0]!.code, 'OUT_OF_SCOPE');
+      assert.match(refused.result!.targets[0]!.message, new RegExp(`ClusterRole ${ns}-reader`));
+
+      const events = await kubeConfig('primary').makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns });
+      const warning = events.items.find((e) => e.reason === 'DRVerificationFailed' && e.involvedObject.kind === 'Rollout' && e.involvedObject.name === 'web');
+      assert.ok(warning, 'a DRVerificationFailed Event on the Rollout');
+      assert.equal(warning.type, 'Warning');
+      assert.match(warning.message ?? '', /OUT_OF_SCOPE/);
+      const paused = await drStatus(`${ns}/web`);
+      assert.equal(paused?.state, 'paused');
+      assert.match(paused?.message ?? '', /OUT_OF_SCOPE/);
+      assert.equal(paused?.sequence, before?.sequence, 'sequence untouched');
+      assert.equal(paused?.bundleDigest, before?.bundleDigest, 'digest untouched');
+      assert.deepEqual(await drVersions(), versionsBefore, 'DR objects untouched');
+      assert.equal(await drClusterRole(), false, 'the out-of-scope object was not written');
+      const src = await new SourceRecord(kubeConfig('primary'), `${ns}/web`).read();
+      assert.equal(src?.record.targets.shenzhen?.state, 'paused');
+      assert.equal(src?.record.targets.shenzhen?.code, 'OUT_OF_SCOPE');
+
+      // Widening the scope alone does not lift the pause: an operator resumes.
+      setup.trust(true, { clusterResources: [{ group: rbac, kind: 'ClusterRole' }] });
+      const still = await promoteCli(setup, `${ns}/web`);
+      assert.equal(still.code, 1, still.stderr);
+      assert.equal(still.result!.targets[0]!.code, 'PAUSED');
+      assert.deepEqual(await drVersions(), versionsBefore);
+
+      const resume = await runCli(['resume', `${ns}/web`, '--target', 'shenzhen', '--config', setup.configPath]);
+      assert.equal(resume.code, 0, resume.stderr);
+      const again = await promoteCli(setup, `${ns}/web`);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.result!.targets[0]!.state, 'completed', again.result!.targets[0]!.message);
+      const st = await drStatus(`${ns}/web`);
+      assert.equal(st?.state, 'completed');
+      const primary = await readLive<Rollout>('primary', 'argoproj.io/v1alpha1', 'Rollout', ns, 'web');
+      assert.equal(st?.podTemplateHash, primary.status?.stableRS);
+      assert.equal(await drClusterRole(), true, 'inside the widened scope it is applied');
+    } finally {
+      await deleteClusterRoles();
+    }
+  });
+
   it('two targets, one unreachable → the other completed within the SLA, the unreachable one failed with CLUSTER_UNREACHABLE in the source record', async () => {
     const probe = new RelaySetup();
     const kubeconfig = await probe.unreachableKubeconfig();

@@ -43,11 +43,12 @@ export class RelaySetup {
     }));
   }
 
-  /** Rewrites the trust policy: trusting the release key, or only another key. */
-  trust(release: boolean): void {
+  /** Rewrites the trust policy: trusting the release key, or only another key; `scope` is the policy-wide scope (default: none, so the built-in one). */
+  trust(release: boolean, scope?: Record<string, unknown>): void {
     writeFileSync(this.policyPath, stringify({
       apiVersion: 'rollout-relay.io/v1', kind: 'TrustPolicy', threshold: 1,
       keys: [{ name: release ? 'release-signer' : 'some-other-signer', publicKey: release ? 'release.pub' : 'other.pub', sources: ['shanghai'] }],
+      ...(scope ? { scope } : {}),
     }));
   }
 
