@@ -6,20 +6,9 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { freshNamespace, kubeConfig, sandbox } from '../support/sandbox.js';
 import { applyPrimary, cleanupDrNamespace, closedPort, deleteDrNamespaces, deploymentApp, drStatus, objects, readLive, rolloutApp, waitComplete } from '../promote/support.js';
 import { SourceRecord } from '../../../src/promote/source-record.js';
-import { ControllerSetup, InProcessController, StatusHistory, SwitchableProxy, drServer, post, selected, until } from './support.js';
+import { ControllerSetup, InProcessController, StatusHistory, SwitchableProxy, drCompleted, drServer, drVersions, post, selected, until } from './support.js';
 
 type Rollout = { status?: { stableRS?: string; phase?: string }; metadata?: { resourceVersion?: string; annotations?: Record<string, string> } };
-
-async function drVersions(ns: string, app: string): Promise<(string | undefined)[]> {
-  return Promise.all([
-    readLive('dr', 'argoproj.io/v1alpha1', 'Rollout', ns, app), readLive('dr', 'v1', 'ConfigMap', ns, `${app}-config`), readLive('dr', 'v1', 'Service', ns, app),
-  ].map(async (p) => (await p).metadata?.resourceVersion));
-}
-
-async function drCompleted(application: string, podTemplateHash: string): Promise<boolean> {
-  const st = await drStatus(application).catch(() => undefined);
-  return st?.state === 'completed' && st.podTemplateHash === podTemplateHash;
-}
 
 describe('controller: the promotion loop on the real sandbox', function () {
   this.timeout(300_000);

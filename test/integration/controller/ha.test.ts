@@ -4,18 +4,7 @@ import { freshNamespace, kubeConfig, sandbox, setSandbox } from '../support/sand
 import { applyPrimary, cleanupDrNamespace, deleteDrNamespaces, drStatus, objects, readLive, rolloutApp, waitComplete } from '../promote/support.js';
 import { restartComponent } from '../../../src/sandbox/restart.js';
 import { readState } from '../../../src/sandbox/index.js';
-import { ControllerProcess, ControllerSetup, InProcessController, StatusHistory, post, selected, until } from './support.js';
-
-async function drVersions(ns: string, app: string): Promise<(string | undefined)[]> {
-  return Promise.all([
-    readLive('dr', 'argoproj.io/v1alpha1', 'Rollout', ns, app), readLive('dr', 'v1', 'ConfigMap', ns, `${app}-config`), readLive('dr', 'v1', 'Service', ns, app),
-  ].map(async (p) => (await p).metadata?.resourceVersion));
-}
-
-async function drCompleted(application: string, podTemplateHash: string): Promise<boolean> {
-  const st = await drStatus(application).catch(() => undefined);
-  return st?.state === 'completed' && st.podTemplateHash === podTemplateHash;
-}
+import { ControllerProcess, ControllerSetup, InProcessController, StatusHistory, drCompleted, drVersions, post, selected, until } from './support.js';
 
 describe('controller: high availability and resilience on the real sandbox', function () {
   this.timeout(400_000);
