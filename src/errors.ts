@@ -53,6 +53,10 @@ export const ERROR_CODES = [
   'FORBIDDEN',
   'PLUGIN_UNAVAILABLE',
   'DROP_BUDGET_EXCEEDED',
+  // DR failover drills (design §8)
+  'PROMOTION_IN_FLIGHT',
+  'DRILL_IN_PROGRESS',
+  'CUT_FAILED',
   // hooks, config, sandbox, CLI
   'HOOK_FAILED',
   'CONFIG_INVALID',

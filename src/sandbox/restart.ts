@@ -26,6 +26,58 @@ export interface RestartOptions {
   downMs?: number;
 }
 
+/** A component stopped on purpose (a drill's cut), with what it takes to start it again exactly as it ran. */
+export interface StoppedComponent {
+  context: string;
+  component: string;
+  name: string;
+  binary: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  log: string;
+}
+
+function locate(opts: Pick<RestartOptions, 'dir' | 'context' | 'component'>) {
+  const state = readState(opts.dir);
+  if (!state) throw new RelayError('SANDBOX_FAILED', `no sandbox in ${opts.dir}; run rollout-relay sandbox up first`);
+  const cluster = state.clusters.find((c) => c.spec.context === opts.context);
+  const index = cluster?.processes.findIndex((p) => p.name === opts.component) ?? -1;
+  const proc = index >= 0 ? cluster!.processes[index]! : undefined;
+  return { state, cluster, index, proc };
+}
+
+/**
+ * Stops one running component (SIGTERM, then SIGKILL after the grace) and returns its argv and
+ * environment, read from /proc before it stops, so `startComponent` brings back the same process.
+ * `beforeStop` gets them first: a caller that must be able to restart it after a crash persists them there.
+ */
+export async function stopComponent(opts: Pick<RestartOptions, 'dir' | 'context' | 'component'>, beforeStop?: (c: StoppedComponent) => void): Promise<StoppedComponent> {
+  const { cluster, proc } = locate(opts);
+  if (!cluster || !proc || !isRunning(proc)) throw new RelayError('SANDBOX_FAILED', `${opts.context}/${opts.component} is not running in the sandbox ${opts.dir}`);
+  const { args, env } = commandOf(proc.pid);
+  const stopped: StoppedComponent = { context: opts.context, component: opts.component, name: proc.name, binary: proc.binary, args, env, log: proc.log };
+  beforeStop?.(stopped);
+  await stopProcess(proc);
+  return stopped;
+}
+
+/** Starts a component stopped by `stopComponent` and records its new pid in the state file; readiness is the caller's to wait for. */
+export async function startComponent(dir: string, stopped: StoppedComponent): Promise<ManagedProcess> {
+  const { state, cluster, index, proc } = locate({ dir, context: stopped.context, component: stopped.component });
+  if (!cluster || index < 0) throw new RelayError('SANDBOX_FAILED', `${stopped.context}/${stopped.component} is not part of the sandbox ${dir}`);
+  if (proc && isRunning(proc)) return proc;
+  const next = await startProcess(stopped.name, stopped.binary, stopped.args, stopped.log, stopped.env);
+  cluster.processes[index] = next;
+  saveState(state);
+  return next;
+}
+
+/** Whether a sandbox component's recorded process runs. */
+export function componentRunning(dir: string, context: string, component: string): boolean {
+  const { proc } = locate({ dir, context, component });
+  return proc !== undefined && isRunning(proc);
+}
+
 /**
  * Restarts one component of a running sandbox with the very same arguments and environment
  * (SIGTERM, wait for exit, start again) and records its new pid in the state file, so tests can
@@ -33,19 +85,9 @@ export interface RestartOptions {
  * caller's to wait for.
  */
 export async function restartComponent(opts: RestartOptions): Promise<ManagedProcess> {
-  const state = readState(opts.dir);
-  if (!state) throw new RelayError('SANDBOX_FAILED', `no sandbox in ${opts.dir}; run rollout-relay sandbox up first`);
-  const cluster = state.clusters.find((c) => c.spec.context === opts.context);
-  const index = cluster?.processes.findIndex((p) => p.name === opts.component) ?? -1;
-  const proc = index >= 0 ? cluster!.processes[index]! : undefined;
-  if (!cluster || !proc || !isRunning(proc)) throw new RelayError('SANDBOX_FAILED', `${opts.context}/${opts.component} is not running in the sandbox ${opts.dir}`);
-  const { args, env } = commandOf(proc.pid);
-  await stopProcess(proc);
+  const stopped = await stopComponent(opts);
   if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
-  const next = await startProcess(proc.name, proc.binary, args, proc.log, env);
-  cluster.processes[index] = next;
-  saveState(state);
-  return next;
+  return startComponent(opts.dir, stopped);
 }
 
 function saveState(state: SandboxState): void {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { declareUnbuilt } from './not-implemented.js';
 import { registerKeys } from './keys.js';
 import { registerBundle } from './bundle.js';
 import { registerSandbox } from './sandbox.js';
@@ -11,6 +10,7 @@ import { registerPromote, registerResume } from './promote.js';
 import { registerPolicy } from './policy.js';
 import { registerHooks } from './hooks.js';
 import { registerAppsetPlugin } from './appset-plugin.js';
+import { registerDrill } from './drill.js';
 
 /**
  * The command surface of design §7. Each built command lives in its own module and registers
@@ -26,7 +26,7 @@ export function registerCommands(program: Command): void {
   registerHooks(program);
   registerStatus(program);
   registerPolicy(program);
-  declareUnbuilt(program, 'drill', 'run a DR failover drill and report RTO/RPO', 'drill issue');
+  registerDrill(program);
   registerAppsetPlugin(program);
   registerSandbox(program);
   registerDemo(program);

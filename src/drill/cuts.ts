@@ -1,0 +1,252 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
+import { wrapTransport } from '../cluster/api-errors.js';
+import { RelayError } from '../errors.js';
+import { WORKLOAD_API_VERSION } from '../export/exporter.js';
+import type { WorkloadRef } from '../promote/types.js';
+import type { StoppedComponent } from '../sandbox/restart.js';
+import type { CutSpec } from './scenario.js';
+
+/**
+ * How a drill cuts primary off, and how it undoes that (design §8). Every cut has an undo; `undo`
+ * is safe to call more than once and when `apply` failed halfway. Nothing here deletes or prunes
+ * in primary.
+ */
+export interface Cut {
+  readonly type: string;
+  /** Cuts primary off; resolves once the cut is in effect. */
+  apply(): Promise<void>;
+  /** Brings primary back (idempotent); resolves once primary answers again. */
+  undo(): Promise<void>;
+}
+
+export interface CutDeps {
+  /** The primary cluster (scale-to-zero). */
+  primary: KubeConfig;
+  /** The applications' workloads in primary (scale-to-zero). */
+  workloads: WorkloadRef[];
+  /** Progress lines for people. */
+  log: (line: string) => void;
+}
+
+export function createCut(spec: CutSpec, deps: CutDeps): Cut {
+  switch (spec.type) {
+    case 'sandbox':
+      return new SandboxCut(spec.dir, spec.context, deps.log);
+    case 'command':
+      return new CommandCut(spec.run, spec.undo, spec.timeoutMs, spec.cwd);
+    case 'scale-to-zero':
+      return new ScaleToZeroCut(deps.primary, deps.workloads, deps.log);
+  }
+}
+
+// ---- sandbox: stop primary's kube-apiserver process ----
+
+const COMPONENT = 'kube-apiserver';
+/** Written before the API server is stopped, removed once it is back: a drill killed mid-cut leaves it for the next one. */
+export const CUT_RECORD = 'drill-cut.json';
+const READY_TIMEOUT_MS = 120_000;
+
+interface CutRecord {
+  drillPid: number;
+  at: string;
+  stopped: StoppedComponent;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The sandbox cut: stops the kube-apiserver process of one sandbox cluster (the same effect as the
+ * primary's control plane going away: every client gets connection refused), and starts it again
+ * with the very same argv and environment as undo, then waits for the sandbox to be healthy
+ * (/readyz). What it takes to restart is written to `<dir>/drill-cut.json` before the stop, so a
+ * drill killed with SIGKILL can still be undone: the next drill (or `recoverSandboxCut`) does it.
+ */
+export class SandboxCut implements Cut {
+  readonly type = 'sandbox';
+  private stopped: CutRecord['stopped'] | undefined;
+
+  constructor(private readonly dir: string, private readonly context: string, private readonly log: (line: string) => void) {}
+
+  async apply(): Promise<void> {
+    const { stopComponent } = await import('../sandbox/restart.js');
+    await recoverSandboxCut(this.dir, this.log);
+    this.stopped = await stopComponent({ dir: this.dir, context: this.context, component: COMPONENT }, (stopped) => {
+      writeRecord(this.dir, { drillPid: process.pid, at: new Date().toISOString(), stopped });
+    });
+  }
+
+  async undo(): Promise<void> {
+    const stopped = this.stopped ?? readRecord(this.dir)?.stopped;
+    if (!stopped) return;
+    await restartAndWait(this.dir, stopped, this.log);
+    this.stopped = undefined;
+  }
+}
+
+function writeRecord(dir: string, record: CutRecord): void {
+  const path = join(dir, CUT_RECORD);
+  // 0600: the environment of the API server process is in it.
+  writeFileSync(path + '.tmp', JSON.stringify(record), { mode: 0o600 });
+  renameSync(path + '.tmp', path);
+}
+
+function readRecord(dir: string): CutRecord | undefined {
+  const path = join(dir, CUT_RECORD);
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as CutRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the stopped API server (retrying while its port is still being released) and waits for the sandbox to be healthy. */
+async function restartAndWait(dir: string, stopped: CutRecord['stopped'], log: (line: string) => void): Promise<void> {
+  const [{ startComponent, componentRunning }, { readState, checkHealth }] = await Promise.all([import('../sandbox/restart.js'), import('../sandbox/sandbox.js')]);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = '';
+  for (let attempt = 1; Date.now() < deadline; attempt++) {
+    try {
+      if (!componentRunning(dir, stopped.context, stopped.component)) await startComponent(dir, stopped);
+      const state = readState(dir);
+      if (!state) throw new RelayError('SANDBOX_FAILED', `no sandbox state in ${dir}`);
+      const health = await checkHealth(state);
+      if (health.healthy) {
+        rmSync(join(dir, CUT_RECORD), { force: true });
+        return;
+      }
+      last = health.problems.join('; ');
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (attempt === 1 || attempt % 20 === 0) log(`waiting for sandbox ${stopped.context} ${stopped.component} to be ready again (${last})`);
+    await sleep(250);
+  }
+  throw new RelayError('SANDBOX_FAILED', `${stopped.context}/${stopped.component} did not become ready within ${READY_TIMEOUT_MS / 1000} s after the drill restarted it: ${last}; restart the sandbox (rollout-relay sandbox up --dir ${dir})`);
+}
+
+/**
+ * Undoes a sandbox cut that an earlier drill left behind (it was killed before its undo ran).
+ * Refuses while that drill still runs.
+ */
+export async function recoverSandboxCut(dir: string, log: (line: string) => void): Promise<boolean> {
+  const record = readRecord(dir);
+  if (!record) return false;
+  if (record.drillPid !== process.pid && pidAlive(record.drillPid)) {
+    throw new RelayError('DRILL_IN_PROGRESS', `another drill (pid ${record.drillPid}) has cut ${record.stopped.context} in the sandbox ${dir} since ${record.at}; wait for it to finish`);
+  }
+  log(`undoing the cut an interrupted drill left in ${dir} (${record.stopped.context} ${record.stopped.component} stopped at ${record.at})`);
+  await restartAndWait(dir, record.stopped, log);
+  return true;
+}
+
+// ---- command: the user's own cut, as argv ----
+
+const OUTPUT_LIMIT = 64 * 1024;
+
+/** Runs argv without a shell; rejects with the exit status and the tail of stderr. */
+export function runArgv(argv: readonly string[], opts: { timeoutMs: number; cwd: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(argv[0]!, argv.slice(1), { cwd: opts.cwd, timeout: opts.timeoutMs, maxBuffer: OUTPUT_LIMIT, shell: false, windowsHide: true }, (err, stdout, stderr) => {
+      if (!err) return resolve(String(stdout));
+      const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string };
+      const why = e.killed ? `timed out after ${opts.timeoutMs / 1000} s` : typeof e.code === 'number' ? `exited with ${e.code}` : e.code === 'ENOENT' ? 'was not found' : e.signal ? `was killed by ${e.signal}` : e.message;
+      const tail = String(stderr).trim().split('\n').slice(-5).join('\n');
+      reject(new RelayError('CUT_FAILED', `${argv[0]} ${why}${tail ? `: ${tail}` : ''}`));
+    });
+  });
+}
+
+/** The user's cut (firewall rule, load balancer switch, VM stop ...): argv run without a shell, and its undo. */
+export class CommandCut implements Cut {
+  readonly type = 'command';
+  private applied = false;
+
+  constructor(private readonly run: readonly string[], private readonly undoArgv: readonly string[], private readonly timeoutMs: number, private readonly cwd: string) {}
+
+  async apply(): Promise<void> {
+    // Marked first: a run that failed halfway may have cut something, and undo must then still run.
+    this.applied = true;
+    await runArgv(this.run, { timeoutMs: this.timeoutMs, cwd: this.cwd });
+  }
+
+  async undo(): Promise<void> {
+    if (!this.applied) return;
+    await runArgv(this.undoArgv, { timeoutMs: this.timeoutMs, cwd: this.cwd });
+    this.applied = false;
+  }
+}
+
+// ---- scale-to-zero: the primary workloads stop serving ----
+
+const PLURAL: Record<WorkloadRef['kind'], string> = { Rollout: 'rollouts', Deployment: 'deployments' };
+
+function workloadPath(w: WorkloadRef): string {
+  const av = WORKLOAD_API_VERSION[w.kind];
+  return `/${av.includes('/') && av !== 'v1' ? 'apis' : 'api'}/${av}/namespaces/${w.namespace}/${PLURAL[w.kind]}/${w.name}`;
+}
+
+/**
+ * Scales each application's workload in primary to 0 replicas and, as undo, back to the exact
+ * replica count it had. Only `spec.replicas` is patched: nothing is deleted, pruned or re-templated,
+ * so no new revision starts.
+ */
+export class ScaleToZeroCut implements Cut {
+  readonly type = 'scale-to-zero';
+  private readonly api: UntypedObjectApi;
+  private readonly saved = new Map<string, { ref: WorkloadRef; replicas: number }>();
+
+  constructor(primary: KubeConfig, private readonly workloads: WorkloadRef[], private readonly log: (line: string) => void) {
+    this.api = UntypedObjectApi.forKubeConfig(primary);
+  }
+
+  private async setReplicas(w: WorkloadRef, replicas: number): Promise<void> {
+    try {
+      await this.api.patchRaw(workloadPath(w), 'application/merge-patch+json', { spec: { replicas } });
+    } catch (err) {
+      throw wrapTransport(err, `scaling ${w.kind} ${w.namespace}/${w.name} to ${replicas}`);
+    }
+  }
+
+  async apply(): Promise<void> {
+    for (const w of this.workloads) {
+      let live: { spec?: { replicas?: number } };
+      try {
+        live = (await this.api.getPath(workloadPath(w))) as { spec?: { replicas?: number } };
+      } catch (err) {
+        throw wrapTransport(err, `reading ${w.kind} ${w.namespace}/${w.name}`);
+      }
+      const replicas = typeof live.spec?.replicas === 'number' ? live.spec.replicas : 1;
+      // Saved before the patch: an interrupted apply still restores what it touched.
+      this.saved.set(`${w.kind}/${w.namespace}/${w.name}`, { ref: w, replicas });
+      await this.setReplicas(w, 0);
+      this.log(`scaled ${w.kind} ${w.namespace}/${w.name} in primary from ${replicas} to 0 replicas`);
+    }
+  }
+
+  async undo(): Promise<void> {
+    const problems: string[] = [];
+    for (const [key, { ref, replicas }] of this.saved) {
+      try {
+        await this.setReplicas(ref, replicas);
+        this.saved.delete(key);
+        this.log(`restored ${ref.kind} ${ref.namespace}/${ref.name} in primary to ${replicas} replicas`);
+      } catch (err) {
+        problems.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+    if (problems.length) throw new RelayError('CUT_FAILED', `could not restore every workload's replicas: ${problems.join('; ')}; restore them by hand`);
+  }
+}

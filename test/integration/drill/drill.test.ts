@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRelayConfig } from '../../../src/config/load.js';
+import { Promoter } from '../../../src/promote/index.js';
+import { componentRunning } from '../../../src/sandbox/restart.js';
+import { CUT_RECORD } from '../../../src/drill/cuts.js';
+import { kubeConfig, sandbox, suiteNamespace, deleteNamespaceAndWait } from '../support/sandbox.js';
+import { applyPrimary, cleanupDrNamespace, deleteDrNamespaces, drStatus, rolloutApp, waitComplete } from '../promote/support.js';
+import { DrillSetup, runDrill, sandboxHealthy } from './support.js';
+import { closedPort } from '../promote/support.js';
+
+/**
+ * `rollout-relay drill` on the real sandbox: the cut stops primary's kube-apiserver process (the
+ * test sandbox's own: every test here leaves it healthy again, /readyz, and checks that no cut
+ * record is left behind). Timing is judged only against the generous SLA (100 s).
+ */
+describe('drill: DR failover drills on the real sandbox', function () {
+  this.timeout(300_000);
+  let setup: DrillSetup;
+  let ns = '';
+  const reports = (name: string) => mkdtempSync(join(tmpdir(), `rr-drill-${name}-`));
+
+  before(async () => {
+    setup = new DrillSetup();
+    ns = await suiteNamespace('rr-drill', ['primary']);
+    cleanupDrNamespace(ns);
+    await applyPrimary(rolloutApp(ns, 'checkout', 'registry.example/checkout:1'));
+    await waitComplete('Rollout', ns, 'checkout', 'registry.example/checkout:1');
+    const first = await setup.promoter().promote({ workload: { kind: 'Rollout', namespace: ns, name: 'checkout' } });
+    assert.equal(first.targets[0]!.state, 'completed', first.targets[0]!.message);
+  });
+
+  afterEach(sandboxHealthy);
+
+  after(async () => {
+    await deleteDrNamespaces();
+    await deleteNamespaceAndWait('primary', ns);
+  });
+
+  it('DR in sync: every step passes, RTO measured under the SLA, RPO 0, the JSON report matches its schema, primary is back', async () => {
+    const scenario = setup.scenario('in-sync', { applications: [`${ns}/checkout`], objectives: { rto: '60s', rpo: 0 } });
+    const dir = reports('sync');
+    const r = await runDrill(scenario, dir);
+    assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
+    const report = r.report!;
+    assert.equal(report.verdict, 'pass', report.reason);
+    assert.deepEqual(report.steps.map((s) => [s.name, s.result]), [['promote', 'pass'], ['cut-primary', 'pass'], ['verify-dr', 'pass'], ['failback', 'pass']]);
+    assert.ok(report.rtoSeconds !== null && report.rtoSeconds >= 0 && report.rtoSeconds < report.sla.seconds, `RTO ${report.rtoSeconds}`);
+    assert.deepEqual(report.rpo, { releases: 0, seconds: 0 });
+    assert.equal(report.cut.type, 'sandbox');
+    assert.ok(report.cut.at && report.cut.undoneAt && Date.parse(report.cut.undoneAt) >= Date.parse(report.cut.at));
+    const target = report.applications[0]!.targets[0]!;
+    const status = await drStatus(`${ns}/checkout`);
+    assert.equal(target.bundleDigest, status!.bundleDigest);
+    assert.equal(target.hotUpdateStatus, 'completed');
+    assert.equal(target.keyIds.length, 1);
+    assert.equal(report.applications[0]!.primaryRevision, '1');
+    // --json printed the same report on stdout.
+    assert.equal((JSON.parse(r.stdout) as { verdict: string }).verdict, 'pass');
+    // The drill's progress went to stderr as plain lines (not a TTY).
+    assert.match(r.stderr, /primary is cut off; SLA 100 s starts now/);
+  });
+
+  it('DR stale (the last promotion failed): the drill fails with RPO 1 release and the seconds behind, and the verdict says why', async () => {
+    // Release 2 in primary; its promotion fails in DR (the smoke Job's pod fails) and is rolled back.
+    writeFileSync(join(setup.dir, 'smoke-fail.yaml'), [
+      'apiVersion: batch/v1', 'kind: Job', 'spec:', '  backoffLimit: 0', '  template:', '    metadata:', '      annotations:',
+      '        rollout-relay.io/kwok-fail: "true"', '    spec:', '      restartPolicy: Never', '      containers:', '        - {name: smoke, image: "registry.example/smoke:1"}', '',
+    ].join('\n'));
+    const failing = setup.config('relay-failing-hook.yaml', { hooks: [{ name: 'smoke', type: 'job', template: 'smoke-fail.yaml', timeout: '60s' }] });
+    await applyPrimary(rolloutApp(ns, 'checkout', 'registry.example/checkout:2'));
+    await waitComplete('Rollout', ns, 'checkout', 'registry.example/checkout:2');
+    const failed = await new Promoter(loadRelayConfig(failing), { primary: kubeConfig('primary') }).promote({ workload: { kind: 'Rollout', namespace: ns, name: 'checkout' } });
+    assert.equal(failed.targets[0]!.state, 'rolled-back', failed.targets[0]!.message);
+    const before = await drStatus(`${ns}/checkout`);
+    assert.equal(before!.lastCompleted?.revision, '1');
+
+    const scenario = setup.scenario('stale', { applications: [`${ns}/checkout`], objectives: { rpo: 0 } });
+    const r = await runDrill(scenario, reports('stale'));
+    assert.equal(r.code, 1, `${r.stderr}\n${r.stdout}`);
+    const report = r.report!;
+    assert.equal(report.verdict, 'fail');
+    assert.equal(report.rpo!.releases, 1);
+    assert.ok(report.rpo!.seconds > 0, `seconds behind: ${report.rpo!.seconds}`);
+    assert.match(report.reason, /RPO 1 release\(s\) \(DR [\d.]+ s behind primary\) exceeds the objective of 0/);
+    const promote = report.steps.find((s) => s.name === 'promote')!;
+    assert.match(promote.message, /1 release\(s\) behind .*DR serves revision 1, primary 2.*ended rolled-back ROLLED_BACK/);
+    // The promote step brought DR up to date: after the cut DR serves release 2 (RTO measured).
+    assert.equal(report.steps.find((s) => s.name === 'verify-dr')!.result, 'pass');
+    assert.equal(report.applications[0]!.targets[0]!.revision, '2');
+    assert.ok(report.rtoSeconds !== null && report.rtoSeconds < report.sla.seconds);
+  });
+
+  it('SIGINT while primary\'s API server is stopped: the drill undoes the cut before it exits, primary is healthy, and a second drill passes', async () => {
+    // A post-hook that cannot answer (Prometheus on a closed port) keeps verify-dr busy while primary is cut off.
+    const port = await closedPort();
+    const slow = setup.config('relay-slow-hook.yaml', { hooks: [{ name: 'errors', type: 'prometheus', url: `http://127.0.0.1:${port}`, query: 'vector(0)', pass: '< 1', timeout: '90s' }] });
+    const scenario = setup.scenario('interrupted', { applications: [`${ns}/checkout`] }, slow);
+    let sent = false;
+    let stoppedWhenSent = false;
+    const r = await runDrill(scenario, reports('sigint'), {
+      onStderr: (text, child) => {
+        if (sent || !/primary is cut off/.test(text)) return;
+        sent = true;
+        stoppedWhenSent = !componentRunning(sandbox().dir, 'primary', 'kube-apiserver') && existsSync(join(sandbox().dir, CUT_RECORD));
+        child.kill('SIGINT');
+      },
+    });
+    assert.ok(sent, `the drill never cut primary off:\n${r.stderr}`);
+    assert.ok(stoppedWhenSent, 'primary\'s kube-apiserver was running when SIGINT was sent');
+    assert.equal(r.code, 1, r.stderr);
+    const report = r.report!;
+    assert.equal(report.verdict, 'fail');
+    assert.match(report.reason, /^interrupted: SIGINT; the cut was undone/);
+    assert.ok(report.cut.undoneAt !== null);
+    assert.deepEqual(report.steps.map((s) => [s.name, s.result]), [['promote', 'pass'], ['cut-primary', 'pass'], ['verify-dr', 'fail'], ['failback', 'skipped']]);
+    assert.match(r.stderr, /SIGINT: stopping the drill; the cut is undone before it exits/);
+
+    await sandboxHealthy();
+    const again = await runDrill(setup.scenario('after-sigint', { applications: [`${ns}/checkout`] }), reports('again'));
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.report!.verdict, 'pass', again.report!.reason);
+  });
+});

@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { parseDrillReport, type DrillReport } from '../../../src/drill/report.js';
+import { CUT_RECORD } from '../../../src/drill/cuts.js';
+import { checkHealth, readState } from '../../../src/sandbox/index.js';
+import { waitFor } from '../../../src/sandbox/http.js';
+import { sandbox, setSandbox } from '../support/sandbox.js';
+import { RelaySetup } from '../promote/support.js';
+
+const BIN = fileURLToPath(new URL('../../../src/cli/bin.ts', import.meta.url));
+
+/** A relay setup plus a drill scenario beside it; the cut stops the test sandbox's primary kube-apiserver. */
+export class DrillSetup extends RelaySetup {
+  scenario(name: string, fields: Record<string, unknown>, config = 'relay.yaml'): string {
+    const file = join(this.dir, `${name}.yaml`);
+    writeFileSync(file, stringify({
+      apiVersion: 'rollout-relay.io/v1', kind: 'DrillScenario', name, config,
+      sla: '100s', cut: { type: 'sandbox', dir: sandbox().dir, context: 'primary' },
+      steps: ['promote', 'cut-primary', 'verify-dr', 'failback'],
+      ...fields,
+    }));
+    return file;
+  }
+
+  /** Another RelayConfig in the same directory (same keys and policy), e.g. with hooks. */
+  config(name: string, extra: Record<string, unknown>): string {
+    const base = readFileSync(this.configPath, 'utf8');
+    const path = join(this.dir, name);
+    writeFileSync(path, `${base}${stringify(extra)}`);
+    return path;
+  }
+}
+
+export interface DrillRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  report: DrillReport | undefined;
+}
+
+/**
+ * Runs the real CLI (`drill --yes --json`) in a child process. `onStderr` sees progress lines as
+ * they come (to send a signal at the right moment).
+ */
+export function runDrill(scenario: string, reportDir: string, opts: { formats?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<DrillRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'drill', '--scenario', scenario, '--yes', '--json', '--report-dir', reportDir, '--format', opts.formats ?? 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      opts.onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let report: DrillReport | undefined;
+      const file = join(reportDir, 'drill-report.json');
+      if (existsSync(file)) report = parseDrillReport(JSON.parse(readFileSync(file, 'utf8')));
+      resolve({ code, stdout, stderr, report });
+    });
+  });
+}
+
+/** The sandbox as it is now (the drill restarted primary's API server: new pid), healthy, without a cut left behind. */
+export async function sandboxHealthy(): Promise<void> {
+  const dir = sandbox().dir;
+  await waitFor('the sandbox healthy again', async () => {
+    const state = readState(dir);
+    return state !== undefined && (await checkHealth(state)).healthy;
+  }, { timeoutMs: 120_000, intervalMs: 250 });
+  setSandbox(readState(dir));
+  if (existsSync(join(dir, CUT_RECORD))) throw new Error(`${CUT_RECORD} is still in ${dir}: a cut was not undone`);
+}
