@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRelayConfig } from '../../../src/config/load.js';
@@ -42,7 +43,7 @@ describe('drill: DR failover drills on the real sandbox', function () {
   it('DR in sync: every step passes, RTO measured under the SLA, RPO 0, the JSON report matches its schema, primary is back', async () => {
     const scenario = setup.scenario('in-sync', { applications: [`${ns}/checkout`], objectives: { rto: '60s', rpo: 0 } });
     const dir = reports('sync');
-    const r = await runDrill(scenario, dir);
+    const r = await runDrill(scenario, dir, { formats: 'json,md,junit,html' });
     assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
     const report = r.report!;
     assert.equal(report.verdict, 'pass', report.reason);
@@ -59,6 +60,15 @@ describe('drill: DR failover drills on the real sandbox', function () {
     assert.equal(report.applications[0]!.primaryRevision, '1');
     // --json printed the same report on stdout.
     assert.equal((JSON.parse(r.stdout) as { verdict: string }).verdict, 'pass');
+    // JUnit for CI: well-formed, one case per step plus the objectives and the verdict, none failed.
+    const xml = readFileSync(join(dir, 'drill-report.xml'), 'utf8');
+    assert.equal(XMLValidator.validate(xml), true);
+    const suite = (new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => n === 'testcase' }).parse(xml) as { testsuites: { testsuite: { failures: string; testcase: { name: string; failure?: unknown }[] } } }).testsuites.testsuite;
+    assert.equal(suite.failures, '0');
+    assert.deepEqual(suite.testcase.slice(0, 4).map((c) => c.name), ['1. promote', '2. cut-primary', '3. verify-dr', '4. failback']);
+    assert.ok(suite.testcase.some((c) => c.name === 'verdict: pass'));
+    assert.match(readFileSync(join(dir, 'drill-report.md'), 'utf8'), /pass/i);
+    assert.match(readFileSync(join(dir, 'drill-report.html'), 'utf8'), /<svg/);
     // The drill's progress went to stderr as plain lines (not a TTY).
     assert.match(r.stderr, /primary is cut off; SLA 100 s starts now/);
   });
