@@ -40,9 +40,11 @@ function rtoMeasure(r: DrillReport): DrillMeasure {
   const objective = r.objectives.rtoSeconds;
   const shownObjective = objective === null ? 'none' : `≤ ${formatSeconds(objective)}`;
   if (r.rtoSeconds === null) {
-    // An objective that was set but could not be measured is a failed objective, not a pass.
-    const status = objective === null ? 'not-measured' : 'missed';
-    return { name: 'RTO', measured: 'not measured', objective: shownObjective, status, detail: `RTO was not measured (DR was not verified serving after a cut)${objective === null ? '' : `; objective ${shownObjective}`}` };
+    // As the drill judges it: RTO counts only after a cut; cut but never verified serving misses
+    // any objective. Without a cut (a scenario without cut-primary) there is nothing to judge.
+    const status = r.cut.at !== null && objective !== null ? 'missed' : 'not-measured';
+    const why = r.cut.at === null ? 'primary was not cut' : 'DR was not verified serving after the cut';
+    return { name: 'RTO', measured: 'not measured', objective: shownObjective, status, detail: `RTO was not measured: ${why}${objective === null ? '' : `; objective ${shownObjective}`}` };
   }
   const measured = formatSeconds(r.rtoSeconds);
   if (objective === null) return { name: 'RTO', measured, objective: shownObjective, status: 'no-objective', detail: `RTO ${measured}; the scenario sets no RTO objective` };
@@ -54,8 +56,8 @@ function rpoMeasure(r: DrillReport): DrillMeasure {
   const objective = r.objectives.rpoReleases;
   const shownObjective = objective === null ? 'none' : `≤ ${releases(objective)}`;
   if (r.rpo === null) {
-    const status = objective === null ? 'not-measured' : 'missed';
-    return { name: 'RPO', measured: 'not measured', objective: shownObjective, status, detail: `RPO was not measured${objective === null ? '' : `; objective ${shownObjective}`}` };
+    // The promote step measures RPO; a scenario without it judges DR as it is (design §8.1).
+    return { name: 'RPO', measured: 'not measured', objective: shownObjective, status: 'not-measured', detail: `RPO was not measured (no promote step)${objective === null ? '' : `; objective ${shownObjective}`}` };
   }
   const measured = `${releases(r.rpo.releases)}, ${formatSeconds(r.rpo.seconds)} behind`;
   if (objective === null) return { name: 'RPO', measured, objective: shownObjective, status: 'no-objective', detail: `RPO ${measured}; the scenario sets no RPO objective` };

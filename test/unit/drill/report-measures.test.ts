@@ -36,6 +36,16 @@ describe('drill/report-measures: RTO, RPO and SLA against their objectives', () 
     assert.deepEqual(drillMeasures(r).map((m) => m.status), ['no-objective', 'no-objective', 'met']);
   });
 
+  it('agrees with the drill verdict: objectives set but no cut and no promote step are not measured, not missed', () => {
+    const r = passingReport();
+    r.cut = { type: 'sandbox', at: null, undoneAt: null };
+    r.rtoSeconds = null;
+    r.rpo = null;
+    r.steps = r.steps.filter((s) => s.name === 'verify-dr');
+    assert.deepEqual(drillMeasures(r).map((m) => m.status), ['not-measured', 'not-measured', 'not-measured']);
+    assert.match(drillMeasures(r)[0]!.detail, /primary was not cut; objective ≤ 30 s/);
+  });
+
   it('formats seconds with two decimals below 10 s and one above', () => {
     assert.deepEqual([0, 0.25, 6.256, 10, 95.04, 123.45].map(formatSeconds), ['0 s', '0.25 s', '6.26 s', '10 s', '95 s', '123.5 s']);
   });
