@@ -10,6 +10,10 @@ const BENCHES: Record<string, { describe: string; run: Bench }> = {
     describe: 'controller: detection → completed p50/p99 for a 20-object application vs kubectl get + apply --server-side; 50 applications at once ([--sandbox DIR] [--rounds 20] [--apps 50])',
     run: async (args) => (await import('./promote.js')).benchPromote(args),
   },
+  drill: {
+    describe: 'the sandbox drill (promote, cut primary\'s kube-apiserver, verify DR, failback) N times: RTO and RPO median/max vs one kubectl get ([--sandbox DIR] [--rounds 5])',
+    run: async (args) => (await import('./drill.js')).benchDrill(args),
+  },
   sandbox: { describe: 'sandbox down → up with cached binaries, timed ([--sandbox DIR] [--rounds N] [--keep])', run: async (args) => (await import('./sandbox.js')).benchSandbox(args) },
   bundle: {
     describe: 'bundle create (5,000 objects), verify throughput vs sha256sum (>= 256 MiB), 1 GiB streaming memory',
