@@ -22,7 +22,7 @@ h3 { font-size: 15px; margin: 18px 0 6px; }
 table { border-collapse: collapse; width: 100%; background: #fff; margin: 6px 0; }
 th, td { border: 1px solid #e0e0e0; padding: 5px 8px; text-align: left; vertical-align: top; }
 th { background: #f5f5f5; font-weight: 600; }
-td.num { text-align: right; white-space: nowrap; }
+td.num, td.time, td.name { white-space: nowrap; } td.num { text-align: right; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 .pass, .met { color: #2e7d32; } .fail, .missed { color: #c62828; } .skipped, .not-measured, .no-objective { color: #757575; }
 td.pass, td.fail, td.skipped, td.met, td.missed, td.not-measured, td.no-objective { font-weight: 600; white-space: nowrap; }
@@ -60,7 +60,7 @@ export function drillReportHtml(r: DrillReport): string {
   if (r.steps.length === 0) body.push('<p id="steps">No steps ran.</p>');
   else {
     body.push('<table id="steps"><thead><tr><th>#</th><th>Step</th><th>Started</th><th>Seconds</th><th>Result</th><th>Message</th></tr></thead><tbody>');
-    r.steps.forEach((s, i) => body.push(`<tr class="step" data-step="${e(s.name)}"><td class="num">${i + 1}</td><td>${e(s.name)}</td><td>${e(s.startedAt)}</td><td class="num">${e(formatSeconds(s.seconds))}</td><td class="${s.result}">${s.result}</td><td class="msg">${e(s.message)}</td></tr>`));
+    r.steps.forEach((s, i) => body.push(`<tr class="step" data-step="${e(s.name)}"><td class="num">${i + 1}</td><td class="name">${e(s.name)}</td><td class="time">${e(s.startedAt)}</td><td class="num">${e(formatSeconds(s.seconds))}</td><td class="${s.result}">${s.result}</td><td class="msg">${e(s.message)}</td></tr>`));
     body.push('</tbody></table>');
   }
 

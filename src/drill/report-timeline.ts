@@ -114,11 +114,12 @@ export function drillTimelineSvg(r: DrillReport): string {
   if (hasRto && r.cut.at !== null && r.rtoSeconds !== null) {
     const y = plotBottom - ROW;
     const x1 = x(epochMs(r.cut.at));
-    const x2 = x(epochMs(r.cut.at) + r.rtoSeconds * 1000);
+    // At least 3 px, so a sub-second RTO still shows as a span and not as nothing.
+    const x2 = Math.max(x1 + 3, x(epochMs(r.cut.at) + r.rtoSeconds * 1000));
     const mid = y + ROW / 2;
     parts.push(`<text x="${LABEL - 10}" y="${mid + 4}" text-anchor="end" fill="${COLOURS.rto}" font-weight="bold">RTO</text>`);
     parts.push(
-      `<g id="rto-span" fill="${COLOURS.rto}" stroke="${COLOURS.rto}"><title>${htmlEscape(`RTO ${formatSeconds(r.rtoSeconds)}: cut to DR verified serving`)}</title><line x1="${num(x1)}" y1="${mid}" x2="${num(Math.max(x2, x1 + 1))}" y2="${mid}" stroke-width="3"/><line x1="${num(x1)}" y1="${mid - 7}" x2="${num(x1)}" y2="${mid + 7}" stroke-width="2"/><line x1="${num(x2)}" y1="${mid - 7}" x2="${num(x2)}" y2="${mid + 7}" stroke-width="2"/></g>`,
+      `<g id="rto-span" fill="${COLOURS.rto}" stroke="${COLOURS.rto}"><title>${htmlEscape(`RTO ${formatSeconds(r.rtoSeconds)}: cut to DR verified serving`)}</title><line x1="${num(x1)}" y1="${mid}" x2="${num(x2)}" y2="${mid}" stroke-width="3"/><line x1="${num(x1)}" y1="${mid - 7}" x2="${num(x1)}" y2="${mid + 7}" stroke-width="2"/><line x1="${num(x2)}" y1="${mid - 7}" x2="${num(x2)}" y2="${mid + 7}" stroke-width="2"/></g>`,
     );
     parts.push(`<text x="${num(x2 + 8)}" y="${mid + 4}" fill="${COLOURS.rto}" font-weight="bold">${htmlEscape(formatSeconds(r.rtoSeconds))}</text>`);
   }
