@@ -1,6 +1,6 @@
-import { BatchV1Api, CoreV1Api, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Job, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
 import { apiMessage, apiStatusCode } from '../cluster/api-errors.js';
-import { APPLICATION_ANNOTATION, BUNDLE_DIGEST_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../status/model.js';
+import { APPLICATION_ANNOTATION, BUNDLE_DIGEST_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, parseApplication, statusConfigMapName } from '../status/model.js';
 import { parseJobTemplate, type JobSpec } from './config.js';
 import { sleep, timeLeft, type Hook, type HookOutcome, type HookRun } from './hook.js';
 import { renderTemplate, type TemplateValues } from './template.js';
@@ -19,6 +19,43 @@ export function jobName(hook: string, values: Pick<TemplateValues, 'podTemplateH
   return `${hook}-${suffix}`.slice(0, 63).replace(/-+$/, '');
 }
 
+/**
+ * The owner of an application's hook Jobs in DR: its status ConfigMap, rollout-relay's own record
+ * of the application there (never in a bundle, never touched by Argo CD). When the application is
+ * removed from DR (its status ConfigMap or its namespace deleted), the garbage collector removes its
+ * Jobs with it. Undefined while the application has no status there yet (`hooks run` before any
+ * promotion): the Job is then created without an owner.
+ */
+async function statusOwner(core: CoreV1Api, application: string): Promise<V1OwnerReference | undefined> {
+  const { namespace, name } = parseApplication(application);
+  const cmName = statusConfigMapName(name);
+  try {
+    const cm = await core.readNamespacedConfigMap({ name: cmName, namespace });
+    return cm.metadata?.uid ? { apiVersion: 'v1', kind: 'ConfigMap', name: cmName, uid: cm.metadata.uid } : undefined;
+  } catch (err) {
+    if (apiStatusCode(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Deletes the application's hook Jobs in DR whose hook is no longer among `configured` (the Job
+ * hooks of the config): nothing else would ever replace them. The latest Job of each configured
+ * hook stays, for debugging, until that hook runs again. Returns the names deleted.
+ */
+export async function pruneHookJobs(kc: KubeConfig, application: string, configured: readonly string[]): Promise<string[]> {
+  const batch = kc.makeApiClient(BatchV1Api);
+  const { namespace } = parseApplication(application);
+  const list = await batch.listNamespacedJob({ namespace, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${HOOK_LABEL}` });
+  const stale = list.items.filter((j) => j.metadata?.annotations?.[APPLICATION_ANNOTATION] === application && !configured.includes(j.metadata?.labels?.[HOOK_LABEL] ?? ''));
+  for (const j of stale) {
+    await batch.deleteNamespacedJob({ name: j.metadata!.name!, namespace, propagationPolicy: 'Background' }).catch((err: unknown) => {
+      if (apiStatusCode(err) !== 404) throw err;
+    });
+  }
+  return stale.map((j) => j.metadata!.name!);
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })]).finally(() => clearTimeout(t));
@@ -28,7 +65,8 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * Job hook (design §5): a Job from a YAML template, created in DR in the application's namespace,
  * named per revision and labelled like every object rollout-relay applies. Pass on `Complete`; fail
  * on `Failed` or timeout, quoting the pods' termination state and last log lines. Earlier Jobs of the
- * same hook and application are deleted first, since they are not in the bundle's inventory.
+ * same hook and application are deleted first, since they are not in the bundle's inventory; the
+ * Job is owned by the application's status ConfigMap, so it goes when the application does.
  */
 export class JobHook implements Hook {
   readonly type = 'job';
@@ -63,6 +101,8 @@ export class JobHook implements Hook {
     const namespace = run.ctx.namespace;
     const where = `Job ${namespace}/${name}`;
     try {
+      const owner = await statusOwner(core, run.ctx.application);
+      if (owner) job.metadata!.ownerReferences = [owner];
       await this.removeEarlierJobs(batch, run, name);
       await batch.createNamespacedJob({ namespace, body: job });
     } catch (err) {

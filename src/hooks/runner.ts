@@ -1,5 +1,6 @@
 import { RelayError } from '../errors.js';
 import { errorText, type Hook, type HookOutcome } from './hook.js';
+import { pruneHookJobs } from './job.js';
 import { templateValues } from './template.js';
 import type { HookContext, HookRunner, PostCheckResult } from './types.js';
 
@@ -21,8 +22,12 @@ export interface HookListOptions {
 export class HookList implements HookRunner {
   private readonly opts: Required<HookListOptions>;
 
-  constructor(readonly hooks: readonly Hook[], options: HookListOptions = {}) {
+  /** The Job hooks of the whole config (a `select`ed list keeps them, so cleanUp never removes a configured hook's Jobs). */
+  private readonly jobHooks: readonly string[];
+
+  constructor(readonly hooks: readonly Hook[], options: HookListOptions = {}, configuredJobHooks?: readonly string[]) {
     this.opts = { continueAfterFailure: options.continueAfterFailure ?? false, graceMs: options.graceMs ?? 2000 };
+    this.jobHooks = configuredJobHooks ?? hooks.filter((h) => h.type === 'job').map((h) => h.name);
   }
 
   get count(): number {
@@ -38,7 +43,7 @@ export class HookList implements HookRunner {
     for (const n of names) {
       if (!this.names.includes(n)) throw new RelayError('USAGE', `no hook named ${n}; configured: ${this.names.join(', ') || 'none'}`);
     }
-    return new HookList(names.length ? this.hooks.filter((h) => names.includes(h.name)) : this.hooks, options);
+    return new HookList(names.length ? this.hooks.filter((h) => names.includes(h.name)) : this.hooks, options, this.jobHooks);
   }
 
   async run(ctx: HookContext): Promise<PostCheckResult[]> {
@@ -49,6 +54,10 @@ export class HookList implements HookRunner {
       if (!result.passed && !this.opts.continueAfterFailure) break;
     }
     return results;
+  }
+
+  cleanUp(ctx: Pick<HookContext, 'kubeConfig' | 'application'>): Promise<string[]> {
+    return pruneHookJobs(ctx.kubeConfig, ctx.application, this.jobHooks);
   }
 
   private async runOne(hook: Hook, ctx: HookContext): Promise<PostCheckResult> {

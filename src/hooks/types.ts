@@ -44,6 +44,11 @@ export interface HookRunner {
   /** How many hooks are configured (0 = post-checks pass trivially). */
   readonly count: number;
   run(ctx: HookContext): Promise<PostCheckResult[]>;
+  /**
+   * Removes what earlier runs left in DR for the application that no configured hook will ever
+   * replace (Jobs of Job hooks since removed from the config). Returns what it deleted.
+   */
+  cleanUp(ctx: Pick<HookContext, 'kubeConfig' | 'application'>): Promise<string[]>;
 }
 
 /** What a failed post-check does (design §5): roll back to the last completed bundle, or keep DR as applied (status failed). */

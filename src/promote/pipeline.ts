@@ -386,11 +386,22 @@ export class Promoter {
         phases[k] = v;
         this.safe(() => this.observer.onPhase?.(k, v, { application: ctx.application, target: t.name }));
       }
+      await this.cleanUpHooks(kc, ctx.application, t.name);
       const changed = report.applied.filter((a) => a.action !== 'unchanged').length;
       return { state: 'completed', message: `${report.result}: ${report.applied.length} objects (${changed} changed), pruned ${report.pruned.length}` };
     } catch (err) {
       if (err instanceof ApplyError && err.code === 'ROLLED_BACK') return { state: 'rolled-back', code: 'ROLLED_BACK', message: messageOf(err) };
       return { state: 'failed', code: codeOf(err), message: messageOf(err) };
+    }
+  }
+
+  /** After a completed apply: Jobs of hooks no longer configured are removed (a failure only logs; it never fails the promotion). */
+  private async cleanUpHooks(kc: ClusterTarget['kubeConfig'], application: string, target: string): Promise<void> {
+    try {
+      const deleted = await this.config.hooks.cleanUp({ kubeConfig: kc, application });
+      if (deleted.length) this.log.info({ application, target, jobs: deleted }, 'deleted Jobs of hooks no longer configured');
+    } catch (err) {
+      this.log.warn({ application, target, err: messageOf(err) }, 'could not delete Jobs of hooks no longer configured');
     }
   }
 

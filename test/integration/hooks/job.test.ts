@@ -2,13 +2,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchV1Api, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
+import { parse as parseYaml, stringify } from 'yaml';
+import { readFileSync } from 'node:fs';
 import { isRelayError } from '../../../src/errors.js';
 import { StatusWriter } from '../../../src/status/index.js';
 import type { PostCheckResult } from '../../../src/hooks/index.js';
 import { freshNamespace, kubeConfig } from '../support/sandbox.js';
 import { Release, configMap, deployment, live, rv } from '../apply/support.js';
 import { hookContext, hooks } from './support.js';
+import { waitFor } from '../../../src/sandbox/http.js';
+import { RelaySetup, applyPrimary, cleanupDrNamespace, deleteDrNamespaces, rolloutApp, waitComplete } from '../promote/support.js';
 
 /** Job hooks in the real DR sandbox: kwok completes Job pods, and fails those marked rollout-relay.io/kwok-fail. */
 const dir = mkdtempSync(join(tmpdir(), 'rr-job-hooks-'));
@@ -132,5 +136,49 @@ describe('applier post-check point with real Job hooks', () => {
     assert.equal((await live<V1ConfigMap>('v1', 'ConfigMap', 'settings', ns)).data?.v, '2');
     assert.ok(await rv(configMap(ns, 'added-by-v2', {})));
     assert.equal(status.lastCompleted?.sequence, 1, 'the last completed bundle is still the one a later rollback returns to');
+  });
+});
+
+describe('hook Jobs do not outlive their hook or their application', function () {
+  this.timeout(300_000);
+  afterEach(deleteDrNamespaces);
+  const batch = () => kubeConfig('dr').makeApiClient(BatchV1Api);
+  const liveJobs = async (ns: string) => (await batch().listNamespacedJob({ namespace: ns })).items.filter((j) => !j.metadata?.deletionTimestamp).map((j) => j.metadata!.name!).sort();
+
+  it('a Job is owned by the application\'s status ConfigMap: deleting it (the application leaves DR) garbage-collects the Job', async () => {
+    const ns = await freshNamespace('rr-job-owner', ['dr']);
+    await new StatusWriter(kubeConfig('dr'), `${ns}/web`).update(1, { state: 'applying' });
+    const status = await kubeConfig('dr').makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'rollout-relay-status-web', namespace: ns });
+    const ctx = hookContext({ namespace: ns, application: `${ns}/web`, app: 'web', kubeConfig: kubeConfig('dr'), podTemplateHash: 'ddd444', revision: '1' });
+    const [r] = await hooks([jobHook('smoke-ok.yaml')], dir).run(ctx);
+    assert.equal(r!.passed, true, r!.message);
+    const job = await batch().readNamespacedJob({ name: 'smoke-ddd444', namespace: ns });
+    assert.deepEqual(job.metadata?.ownerReferences?.map((o) => [o.kind, o.name, o.uid]), [['ConfigMap', 'rollout-relay-status-web', status.metadata?.uid]]);
+
+    await kubeConfig('dr').makeApiClient(CoreV1Api).deleteNamespacedConfigMap({ name: 'rollout-relay-status-web', namespace: ns });
+    await waitFor('the garbage collector deletes the Job of the removed application', async () => (await liveJobs(ns)).length === 0, { timeoutMs: 60_000, intervalMs: 250 });
+  });
+
+  it('a Job hook removed from the config: its Job is deleted by the next completed promotion; the remaining hook keeps its latest Job', async () => {
+    const ns = await freshNamespace('rr-job-prune', ['primary']);
+    cleanupDrNamespace(ns);
+    const setup = new RelaySetup();
+    writeFileSync(join(setup.dir, 'smoke-ok.yaml'), template(false));
+    const config = parseYaml(readFileSync(setup.configPath, 'utf8')) as Record<string, unknown>;
+    const withHooks = (names: string[]) => writeFileSync(setup.configPath, stringify({ ...config, hooks: names.map((n) => ({ name: n, type: 'job', template: 'smoke-ok.yaml', timeout: '60s' })) }));
+
+    withHooks(['smoke', 'load']);
+    await applyPrimary(rolloutApp(ns, 'web', 'registry.example/web:1'));
+    const h1 = await waitComplete('Rollout', ns, 'web', 'registry.example/web:1');
+    const first = await setup.promoter().promote({ workload: { kind: 'Rollout', namespace: ns, name: 'web' } });
+    assert.equal(first.targets[0]!.state, 'completed', first.targets[0]!.message);
+    assert.deepEqual(await liveJobs(ns), [`load-${h1}`, `smoke-${h1}`]);
+
+    withHooks(['smoke']);
+    await applyPrimary(rolloutApp(ns, 'web', 'registry.example/web:2'));
+    const h2 = await waitComplete('Rollout', ns, 'web', 'registry.example/web:2');
+    const second = await setup.promoter().promote({ workload: { kind: 'Rollout', namespace: ns, name: 'web' } });
+    assert.equal(second.targets[0]!.state, 'completed', second.targets[0]!.message);
+    assert.deepEqual(await liveJobs(ns), [`smoke-${h2}`], 'the removed hook\'s Job is gone; the remaining hook\'s latest Job stays for debugging');
   });
 });
