@@ -25,7 +25,9 @@ export function htmlEscape(text: string): string {
 const WIDTH = 1000;
 const LABEL = 170;
 const RIGHT = 40;
-const TOP = 40;
+/** Room above the plot for up to three levels of marker labels. */
+const TOP = 60;
+const LABEL_LEVEL = 15;
 const ROW = 34;
 const BAR = 20;
 const BOTTOM = 36;
@@ -90,9 +92,9 @@ export function drillTimelineSvg(r: DrillReport): string {
   for (let t = 0; t <= scale.span + 1e-9; t += step) {
     const tx = num(LABEL + (t / scale.span) * PLOT);
     parts.push(`<line x1="${tx}" y1="${TOP - 6}" x2="${tx}" y2="${plotBottom}" stroke="${COLOURS.grid}"/>`);
-    parts.push(`<text x="${tx}" y="${plotBottom + 18}" text-anchor="middle" fill="${COLOURS.text}">${htmlEscape(formatTick(t))}</text>`);
+    parts.push(`<text x="${tx}" y="${plotBottom + 18}" text-anchor="middle" fill="${COLOURS.text}">${htmlEscape(formatTick(t, step))}</text>`);
   }
-  parts.push(`<text x="${LABEL + PLOT}" y="${height - 2}" text-anchor="end" fill="#616161" font-size="11">seconds since the drill started</text>`);
+  parts.push(`<text x="${LABEL + PLOT}" y="${height - 2}" text-anchor="end" fill="#616161" font-size="11">${step >= 60 ? 'minutes' : 'seconds'} since the drill started</text>`);
 
   // One row per step.
   r.steps.forEach((s, i) => {
@@ -104,9 +106,13 @@ export function drillTimelineSvg(r: DrillReport): string {
     parts.push(
       `<rect class="step-bar" data-step="${htmlEscape(s.name)}" data-result="${s.result}" x="${num(x1)}" y="${y + (ROW - BAR) / 2}" width="${num(w)}" height="${BAR}" rx="3" fill="${COLOURS[s.result]}"${s.result === 'skipped' ? ' fill-opacity="0.5"' : ''}><title>${htmlEscape(label)}</title></rect>`,
     );
-    const textX = x1 + w + 6;
-    const anchorEnd = textX > LABEL + PLOT - 60;
-    parts.push(`<text x="${num(anchorEnd ? x1 - 6 : textX)}" y="${y + ROW / 2 + 4}" text-anchor="${anchorEnd ? 'end' : 'start'}" fill="${COLOURS.text}">${htmlEscape(`${formatSeconds(s.seconds)}${s.result === 'pass' ? '' : ` ${s.result}`}`)}</text>`);
+    // The duration right of the bar; inside it (white) when the plot ends first; left of it when the bar is short too.
+    const duration = htmlEscape(`${formatSeconds(s.seconds)}${s.result === 'pass' ? '' : ` ${s.result}`}`);
+    const textWidth = duration.length * 7.5;
+    const textY = y + ROW / 2 + 4;
+    if (x1 + w + 6 + textWidth <= WIDTH - 4) parts.push(`<text x="${num(x1 + w + 6)}" y="${textY}" fill="${COLOURS.text}">${duration}</text>`);
+    else if (w >= textWidth + 12) parts.push(`<text x="${num(x1 + w - 6)}" y="${textY}" text-anchor="end" fill="#fff" font-weight="bold">${duration}</text>`);
+    else parts.push(`<text x="${num(x1 - 6)}" y="${textY}" text-anchor="end" fill="${COLOURS.text}">${duration}</text>`);
   });
   if (r.steps.length === 0) parts.push(`<text x="${LABEL + 10}" y="${TOP + ROW / 2 + 4}" fill="#616161">no steps ran</text>`);
 
@@ -124,20 +130,54 @@ export function drillTimelineSvg(r: DrillReport): string {
     parts.push(`<text x="${num(x2 + 8)}" y="${mid + 4}" fill="${COLOURS.rto}" font-weight="bold">${htmlEscape(formatSeconds(r.rtoSeconds))}</text>`);
   }
 
-  // Markers: cut, cut undone, SLA deadline; labels above the plot.
-  if (r.cut.at !== null) parts.push(marker('cut-marker', x(epochMs(r.cut.at)), `cut (${short(r.cut.type, 16)})`, COLOURS.cut, '', plotBottom, 'start'));
-  if (r.cut.undoneAt !== null) parts.push(marker('undo-marker', x(epochMs(r.cut.undoneAt)), 'cut undone', COLOURS.cut, '2 3', plotBottom, 'start', 12));
-  parts.push(marker('sla-marker', x(scale.slaDeadline), `SLA ${formatSeconds(r.sla.seconds)}`, COLOURS.sla, '6 4', plotBottom, 'end'));
+  // Markers: cut, cut undone, SLA deadline, with labels above the plot that never overlap.
+  const markers: Marker[] = [];
+  if (r.cut.at !== null) markers.push({ id: 'cut-marker', x: x(epochMs(r.cut.at)), label: `cut (${short(r.cut.type, 16)})`, colour: COLOURS.cut, dash: '' });
+  if (r.cut.undoneAt !== null) markers.push({ id: 'undo-marker', x: x(epochMs(r.cut.undoneAt)), label: 'cut undone', colour: COLOURS.cut, dash: '2 3' });
+  markers.push({ id: 'sla-marker', x: x(scale.slaDeadline), label: `SLA ${formatSeconds(r.sla.seconds)}`, colour: COLOURS.sla, dash: '6 4' });
+  parts.push(...placeMarkers(markers, plotBottom));
   parts.push('</svg>');
   return parts.join('\n');
 }
 
-function formatTick(seconds: number): string {
-  if (seconds >= 120 && seconds % 60 === 0) return `${seconds / 60} min`;
+/** One unit along the whole axis: minutes when ticks are a minute or more apart, else seconds. */
+function formatTick(seconds: number, step: number): string {
+  if (step >= 60) return `${Number((seconds / 60).toFixed(1))} min`;
   return `${Number(seconds.toFixed(1))} s`;
 }
 
-function marker(id: string, mx: number, label: string, colour: string, dash: string, bottom: number, anchor: 'start' | 'end', lift = 0): string {
-  const dx = anchor === 'start' ? 4 : -4;
-  return `<g id="${id}"><line x1="${num(mx)}" y1="${TOP - 22}" x2="${num(mx)}" y2="${bottom}" stroke="${colour}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/><text x="${num(mx + dx)}" y="${TOP - 12 - lift}" text-anchor="${anchor}" fill="${colour}" font-size="12" font-weight="bold">${htmlEscape(label)}</text></g>`;
+interface Marker {
+  id: string;
+  x: number;
+  label: string;
+  colour: string;
+  dash: string;
+}
+
+// Bold 12 px labels: a generous per-character width, so estimated boxes never undercut real ones.
+const LABEL_CHAR_WIDTH = 7.5;
+
+/**
+ * Vertical marker lines with their labels: each label goes right of its line (left of it when it
+ * would leave the plot), on the lowest of three levels where it overlaps no label placed before,
+ * with a white halo so a later marker's line crossing it leaves it readable.
+ */
+function placeMarkers(markers: Marker[], bottom: number): string[] {
+  const taken: { from: number; to: number }[][] = [[], [], []];
+  const lines: string[] = [];
+  const labels: string[] = [];
+  for (const m of [...markers].sort((a, b) => a.x - b.x)) {
+    const width = m.label.length * LABEL_CHAR_WIDTH;
+    const anchorEnd = m.x + 4 + width > WIDTH - 4;
+    const from = anchorEnd ? m.x - 4 - width : m.x + 4;
+    const box = { from, to: from + width };
+    let level = taken.findIndex((boxes) => boxes.every((b) => box.to + 6 < b.from || box.from > b.to + 6));
+    if (level < 0) level = taken.length - 1;
+    taken[level]!.push(box);
+    const labelY = TOP - 12 - level * LABEL_LEVEL;
+    lines.push(`<g id="${m.id}"><line x1="${num(m.x)}" y1="${labelY - 10}" x2="${num(m.x)}" y2="${bottom}" stroke="${m.colour}" stroke-width="2"${m.dash ? ` stroke-dasharray="${m.dash}"` : ''}/></g>`);
+    labels.push(`<text data-marker="${m.id}" x="${num(anchorEnd ? m.x - 4 : m.x + 4)}" y="${labelY}" text-anchor="${anchorEnd ? 'end' : 'start'}" fill="${m.colour}" font-size="12" font-weight="bold" stroke="#fff" stroke-width="4" paint-order="stroke">${htmlEscape(m.label)}</text>`);
+  }
+  // Labels after every line, so no line is drawn over a label.
+  return [...lines, ...labels];
 }

@@ -67,6 +67,26 @@ describe('drill/report-html: drill-report.html and its SVG timeline', () => {
     assert.equal(htmlEscape(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });
 
+  it('a long drill: the axis counts in minutes and still reaches every step', () => {
+    const r = passingReport();
+    r.steps[3] = { ...r.steps[3]!, seconds: 900 }; // a 15-minute failback
+    const svg = drillTimelineSvg(r);
+    const ticks = [...svg.matchAll(/<text x="[\d.]+" y="[\d.]+" text-anchor="middle"[^>]*>([^<]+)<\/text>/g)].map((m) => m[1]);
+    assert.ok(ticks.length >= 3 && ticks.length <= 11, `ticks ${ticks.join(', ')}`);
+    assert.ok(ticks.every((t) => t!.endsWith(' min')), `ticks ${ticks.join(', ')}`);
+    assert.match(svg, /minutes since the drill started/);
+    const last = bars(svg)[3]!;
+    assert.ok(last.x + last.width <= 1000 - 40 + 0.5, 'the last bar ends inside the plot');
+    // Cut (5 s), undo (20 s) and SLA (105 s) lie close on a 15-minute axis: their labels stack instead of overlapping.
+    const labelY = (id: string) => Number(new RegExp(`<text data-marker="${id}" x="[\\d.]+" y="([\\d.]+)"`).exec(svg)?.[1]);
+    const ys = ['cut-marker', 'undo-marker', 'sla-marker'].map(labelY);
+    assert.ok(ys.every((y) => y > 0), `label y ${ys.join(', ')}`);
+    assert.equal(new Set(ys).size, 3, `labels on three levels: ${ys.join(', ')}`);
+    // On the short axis of passingReport they fit side by side on one level.
+    const short = drillTimelineSvg(passingReport());
+    assert.equal(new Set([...short.matchAll(/<text data-marker="[\w-]+" x="[\d.]+" y="([\d.]+)"/g)].map((m) => m[1])).size, 1);
+  });
+
   it('chooses at most ten ticks', () => {
     for (const span of [0.5, 1, 7, 42, 105, 600, 3000, 40_000]) assert.ok(span / tickStep(span) <= 10, `span ${span}`);
   });
