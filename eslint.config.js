@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/bundle/**', 'src/signing/**', 'src/policy/**', 'src/verify/**', 'src/apply/plan*.ts', 'src/status/model*.ts'],
+    files: ['src/bundle/**', 'src/overrides/**', 'src/signing/**', 'src/policy/**', 'src/verify/**', 'src/apply/plan*.ts', 'src/status/model*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [kubernetesClient, { name: 'node:child_process', message: 'pure core: no processes' }] }],
     },

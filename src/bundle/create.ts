@@ -5,7 +5,8 @@ import { RelayError } from '../errors.js';
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version.js';
 import { canonicaliseObject, objectIdentity } from './canonical.js';
 import { printable } from '../printable.js';
-import { APPLICATION_ID, bundleIndexSchema, BUNDLE_FORMAT_VERSION, formatZodIssues, INDEX_PATH, serializeIndex } from './index-file.js';
+import { APPLICATION_ID, bundleIndexSchema, BUNDLE_FORMAT_VERSION, BUNDLE_FORMAT_VERSION_OVERRIDES, formatZodIssues, INDEX_PATH, serializeIndex } from './index-file.js';
+import { hasDifferences, overridesPath, parseTargetDifferences, serializeTargetDifferences, type TargetDifferences } from './overrides-file.js';
 import { parseManifestText, stringifyManifest } from './manifest-yaml.js';
 import { sortForApply } from './order.js';
 import { tarChunks, type TarFile } from './tar-writer.js';
@@ -26,6 +27,11 @@ export interface BundleMetaOptions {
   targets?: string[];
   /** Default: this rollout-relay. */
   producer?: { name: string; version: string };
+  /**
+   * Per-target differences (design §9), signed with the bundle as `overrides/<target>.json`. Targets
+   * with nothing to carry get no file; a bundle without any stays format 1.0, byte for byte as before.
+   */
+  differences?: readonly TargetDifferences[];
 }
 
 export const DEFAULT_EXPIRY_MS = 30 * 24 * 3600 * 1000;
@@ -96,6 +102,19 @@ export function checkApplicationId(application: string): void {
   }
 }
 
+/** The overrides files of a bundle, sorted by target (deterministic), each checked as a reader will. */
+export function renderDifferences(differences: readonly TargetDifferences[] = []): TarFile[] {
+  const files = differences.filter(hasDifferences).map((d) => {
+    const path = overridesPath(d.target);
+    const data = serializeTargetDifferences(d);
+    parseTargetDifferences(data, path); // never write what a reader would refuse
+    return { path, data };
+  }).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const dup = files.find((f, i) => i > 0 && files[i - 1]!.path === f.path);
+  if (dup) throw new RelayError('USAGE', `${dup.path}: target given twice`);
+  return files;
+}
+
 /** index.json content for a set of files. */
 export function buildIndex(meta: BundleMetaOptions, files: BundleFile[]): BundleIndex {
   const createdAt = meta.createdAt ?? new Date();
@@ -110,7 +129,7 @@ export function buildIndex(meta: BundleMetaOptions, files: BundleFile[]): Bundle
   if (meta.source.podTemplateHash !== undefined) source.podTemplateHash = meta.source.podTemplateHash;
   if (meta.source.commit !== undefined) source.commit = meta.source.commit;
   const index: BundleIndex = {
-    formatVersion: BUNDLE_FORMAT_VERSION,
+    formatVersion: files.some((f) => f.path.startsWith('overrides/')) ? BUNDLE_FORMAT_VERSION_OVERRIDES : BUNDLE_FORMAT_VERSION,
     producer: meta.producer ?? { name: PRODUCER_NAME, version: PRODUCER_VERSION },
     application,
     source,
@@ -129,7 +148,7 @@ export function buildIndex(meta: BundleMetaOptions, files: BundleFile[]): Bundle
 /** Builds a deterministic bundle in memory: same objects and metadata give the same bytes everywhere. */
 export function createBundle(inputs: readonly unknown[], meta: BundleMetaOptions): CreatedBundle {
   const { objects, dropped } = prepareObjects(inputs);
-  const files = renderManifests(objects);
+  const files = [...renderManifests(objects), ...renderDifferences(meta.differences)];
   const index = buildIndex(meta, files.map(fileEntry));
   const bytes = Buffer.concat([...tarChunks([{ path: INDEX_PATH, data: serializeIndex(index) }, ...files])]);
   return { bytes, digest: createHash('sha256').update(bytes).digest('hex'), index, objects, dropped };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RelayError } from '../errors.js';
 import { boundedArray, formatZodIssues, parseJsonBounded } from './bounded-json.js';
 import { SHA256_HEX } from './digest.js';
+import { OVERRIDES_NAME } from './overrides-file.js';
 import { parseUtcTimestamp } from './timestamp.js';
 import type { BundleIndex, BundleMetadata } from './types.js';
 
@@ -9,6 +10,8 @@ export { formatZodIssues };
 
 /** Bundle format written by this version. Readers refuse any other major version. */
 export const BUNDLE_FORMAT_VERSION = '1.0';
+/** The minor version a bundle with per-target overrides carries (1.0 readers refuse its overrides/ entries). */
+export const BUNDLE_FORMAT_VERSION_OVERRIDES = '1.1';
 export const BUNDLE_FORMAT_MAJOR = 1;
 /** Second source of the format version: the `gname` of every tar header, e.g. "bundle-v1". */
 export const TAR_FORMAT_TAG = `bundle-v${BUNDLE_FORMAT_MAJOR}`;
@@ -37,7 +40,7 @@ const NO_CONTROL = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 const text = (max: number) => z.string().max(max).regex(NO_CONTROL, 'must not contain control characters');
 const name = text(253).min(1);
 const fileSchema = z.strictObject({
-  path: z.string().regex(MANIFEST_NAME, 'must be manifests/<name>.yaml'),
+  path: z.string().refine((p) => MANIFEST_NAME.test(p) || OVERRIDES_NAME.test(p), 'must be manifests/<name>.yaml or overrides/<target>.json'),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   sha256: z.string().regex(SHA256_HEX, 'must be lower-case hex SHA-256'),
 });

@@ -37,6 +37,7 @@ export {
   manifestPath,
   parseDuration,
   prepareObjects,
+  renderDifferences,
   renderManifests,
   writeBundleFile,
   writeFileAtomic,
@@ -44,8 +45,26 @@ export {
   type BundleMetaOptions,
   type CreatedBundle,
 } from './create.js';
+export {
+  hasDifferences,
+  overrideName,
+  overridesPath,
+  parseTargetDifferences,
+  serializeTargetDifferences,
+  targetDifferencesDigest,
+  ignoreFieldSchema,
+  overrideSchema,
+  MAX_OVERRIDES,
+  MAX_OVERRIDES_FILE_BYTES,
+  OVERRIDES_NAME,
+  type IgnoreField,
+  type JsonPatchOperation,
+  type ObjectSelector,
+  type Override,
+  type TargetDifferences,
+} from './overrides-file.js';
 export { tarChunks, tarHeader, tarSize, TAR_MTIME, TAR_MODE, type TarFile } from './tar-writer.js';
-export { DEFAULT_READ_LIMITS, resolveLimits, decodeHeader, BundleTarParser, type ReadLimits } from './tar-reader.js';
+export { DEFAULT_READ_LIMITS, resolveLimits, decodeHeader, BundleTarParser, type BundledDifferences, type ReadLimits } from './tar-reader.js';
 export { checkEntryPath, checkRegularFile, EntryBudget, shownPath, type EntryBounds } from './entry-checks.js';
 export { fileChunks, regularFileSize, type ByteSource } from './source.js';
 export { inspectBundle, readBundle, readBundleBytes, scanBundle, objectsOf, type BundleInspection, type ReadBundle, type ScanOptions, type ScanResult } from './reader.js';

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { RelayError } from '../errors.js';
 import { formatDigest } from './digest.js';
 import { parseBundleManifest } from './manifest-yaml.js';
+import { overridesPath, type TargetDifferences } from './overrides-file.js';
 import { parsedManifests } from './parsed-cache.js';
 import { bundleFileSource, isSelfDigesting } from './parallel-digest.js';
 import { regularFileSize, type ByteSource } from './source.js';
-import { BundleTarParser, resolveLimits, type ParsedTar, type ReadLimits } from './tar-reader.js';
+import { BundleTarParser, resolveLimits, type BundledDifferences, type ParsedTar, type ReadLimits } from './tar-reader.js';
 import type { BundleIndex, KubeObject } from './types.js';
 
 export interface ScanOptions {
@@ -79,6 +80,8 @@ export interface ReadBundle {
   digest: string;
   size: number;
   manifests: { path: string; bytes: Buffer }[];
+  /** Per-target differences the bundle carries, by target name. */
+  differences: ReadonlyMap<string, BundledDifferences>;
 }
 
 export function objectsOf(scan: ParsedTar): KubeObject[] {
@@ -101,13 +104,13 @@ export function objectsOf(scan: ParsedTar): KubeObject[] {
 export async function readBundle(path: string, limits?: ReadLimits, expectedDigest?: string): Promise<ReadBundle> {
   const totalSize = await regularFileSize(path);
   const scan = await scanBundle(bundleFileSource(path, totalSize), { limits, keepManifests: true, totalSize, expectedDigest });
-  return { index: scan.index, objects: objectsOf(scan), digest: scan.digest, size: scan.size, manifests: scan.manifests };
+  return { index: scan.index, objects: objectsOf(scan), digest: scan.digest, size: scan.size, manifests: scan.manifests, differences: scan.differences };
 }
 
 /** Same as readBundle over in-memory bytes. */
 export async function readBundleBytes(bytes: Buffer, limits?: ReadLimits, expectedDigest?: string): Promise<ReadBundle> {
   const scan = await scanBundle([bytes], { limits, keepManifests: true, totalSize: bytes.length, expectedDigest });
-  return { index: scan.index, objects: objectsOf(scan), digest: scan.digest, size: scan.size, manifests: scan.manifests };
+  return { index: scan.index, objects: objectsOf(scan), digest: scan.digest, size: scan.size, manifests: scan.manifests, differences: scan.differences };
 }
 
 export interface BundleInspection {
@@ -115,6 +118,8 @@ export interface BundleInspection {
   size: number;
   index: BundleIndex;
   objects: { path: string; size: number; sha256: string; apiVersion: string; kind: string; namespace?: string; name: string }[];
+  /** Per-target overrides and ignored fields the bundle carries (signed with it). */
+  overrides: { target: string; path: string; sha256: string; overrides: TargetDifferences['overrides']; ignoreFields: TargetDifferences['ignoreFields'] }[];
 }
 
 /** Metadata, objects and digests of a bundle, without trusting it (no signature check; hostile tars still refused). */
@@ -138,5 +143,8 @@ export async function inspectBundle(path: string, limits?: ReadLimits): Promise<
         name: o.metadata.name,
       };
     }),
+    overrides: [...read.differences.values()].map((d) => ({
+      target: d.differences.target, path: overridesPath(d.differences.target), sha256: d.sha256, overrides: d.differences.overrides, ignoreFields: d.differences.ignoreFields,
+    })),
   };
 }

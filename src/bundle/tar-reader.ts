@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { RelayError } from '../errors.js';
 import { INDEX_PATH, MANIFEST_NAME, parseIndex, TAR_FORMAT_TAG } from './index-file.js';
+import { MAX_OVERRIDES_FILE_BYTES, OVERRIDES_NAME, parseTargetDifferences, targetOfOverridesPath, type TargetDifferences } from './overrides-file.js';
 import { BLOCK, paddingFor } from './tar-writer.js';
 import { checkEntryPath, checkRegularFile, EntryBudget, shownPath } from './entry-checks.js';
 import type { BundleFile, BundleIndex } from './types.js';
@@ -123,7 +124,16 @@ export interface ParsedTar {
   indexBytes: Buffer;
   /** Manifest bytes in archive order; only when `keepManifests` was set. */
   manifests: { path: string; bytes: Buffer }[];
+  /** Per-target differences (`overrides/<target>.json`), checked against index.json and parsed. */
+  differences: ReadonlyMap<string, BundledDifferences>;
   entries: number;
+}
+
+/** One target's overrides file as read from a bundle. */
+export interface BundledDifferences {
+  differences: TargetDifferences;
+  /** Lower-case hex SHA-256 of the file (as listed in index.json). */
+  sha256: string;
 }
 
 interface Entry {
@@ -159,6 +169,7 @@ export class BundleTarParser {
   private listed = new Map<string, BundleFile>();
   private seen = new Set<string>();
   private manifests: { path: string; bytes: Buffer }[] = [];
+  private differences = new Map<string, BundledDifferences>();
   private readonly onManifest: ((path: string, bytes: Buffer) => void) | undefined;
 
   /** `onManifest` receives each manifest once its digest matched index.json, one file at a time. */
@@ -222,13 +233,15 @@ export class BundleTarParser {
     checkFormatTag(h.gname, shown);
     this.budget.countEntry();
     const isIndex = h.path === INDEX_PATH;
-    if (!isIndex && !MANIFEST_NAME.test(h.path)) {
-      throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} is outside index.json and manifests/*.yaml; refused`);
+    const isOverrides = !isIndex && OVERRIDES_NAME.test(h.path);
+    if (!isIndex && !isOverrides && !MANIFEST_NAME.test(h.path)) {
+      throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} is outside index.json, manifests/*.yaml and overrides/*.json; refused`);
     }
     if (isIndex !== (this.index === undefined)) {
       throw new RelayError('MALFORMED', `tar entry ${shown}: index.json must be the first entry and appear once`);
     }
-    this.budget.admitFile(h.path, h.size, isIndex ? this.limits.maxIndexBytes : this.limits.maxFileBytes);
+    // Overrides files are configuration: a small cap of their own.
+    this.budget.admitFile(h.path, h.size, isIndex ? this.limits.maxIndexBytes : isOverrides ? Math.min(MAX_OVERRIDES_FILE_BYTES, this.limits.maxFileBytes) : this.limits.maxFileBytes);
     const end = at + BLOCK + h.size;
     if (this.totalSize !== undefined && end > this.totalSize) {
       throw new RelayError('TOO_LARGE', `tar entry ${shown} declares ${h.size} bytes but the bundle ends ${this.totalSize - at - BLOCK} bytes later; refused`);
@@ -247,7 +260,8 @@ export class BundleTarParser {
       remaining: h.size,
       padding: paddingFor(h.size),
       hash: createHash('sha256'),
-      chunks: isIndex || this.keepManifests || this.onManifest ? [] : undefined,
+      // Overrides files are always kept (small, capped): DR applies them to the verified objects.
+      chunks: isIndex || isOverrides || this.keepManifests || this.onManifest ? [] : undefined,
       // The declared size was checked against the file's real size above, so this allocates nothing the file does not hold.
       into: isIndex && this.totalSize !== undefined ? Buffer.allocUnsafe(h.size) : undefined,
       listed,
@@ -274,6 +288,10 @@ export class BundleTarParser {
     }
     if (!e.chunks) return;
     const bytes = Buffer.concat(e.chunks);
+    if (OVERRIDES_NAME.test(e.path)) {
+      this.differences.set(targetOfOverridesPath(e.path), { differences: parseTargetDifferences(bytes, e.path), sha256: digest });
+      return;
+    }
     if (this.keepManifests) this.manifests.push({ path: e.path, bytes });
     this.onManifest?.(e.path, bytes);
   }
@@ -288,6 +306,6 @@ export class BundleTarParser {
     if (missing.length) {
       throw new RelayError('MISSING_ENTRY', `index.json lists ${missing.length} file(s) missing from the archive: ${missing.slice(0, 3).join(', ')}`);
     }
-    return { index: this.index, indexBytes: this.indexBytes, manifests: this.manifests, entries: this.budget.entries };
+    return { index: this.index, indexBytes: this.indexBytes, manifests: this.manifests, differences: this.differences, entries: this.budget.entries };
   }
 }

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../bundle/create.js';
+import { ignoreFieldSchema, MAX_OVERRIDES, overrideName, overrideSchema, overridesPath } from '../bundle/overrides-file.js';
 import { RelayError } from '../errors.js';
 import { createHookRunner } from '../hooks/index.js';
 import { loadTrustPolicy } from '../policy/trust-policy.js';
@@ -37,30 +38,6 @@ const nsName = z.string().regex(NS_NAME, 'must be NAMESPACE/NAME');
 const clusterName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a lower-case DNS-1123 name');
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be HOST:PORT');
 
-const groupKind = {
-  group: z.string().optional(),
-  kind: z.string().optional(),
-  namespace: z.string().optional(),
-  name: z.string().optional(),
-};
-
-const overrideSchema = z.strictObject({
-  select: z.strictObject(groupKind).optional(),
-  mergePatch: z.record(z.string(), z.unknown()).optional(),
-  jsonPatch: z.array(z.strictObject({
-    op: z.enum(['add', 'remove', 'replace', 'move', 'copy', 'test']),
-    path: z.string().startsWith('/', 'must be a JSON pointer'),
-    value: z.unknown().optional(),
-    from: z.string().startsWith('/', 'must be a JSON pointer').optional(),
-  })).min(1).optional(),
-});
-
-const ignoreFieldSchema = z.strictObject({
-  ...groupKind,
-  kind: text,
-  pointers: z.array(z.string().startsWith('/', 'must be a JSON pointer')).min(1),
-});
-
 const targetSchema = z.strictObject({
   name: clusterName,
   context: text.optional(),
@@ -68,8 +45,8 @@ const targetSchema = z.strictObject({
   clusterSecret: nsName.optional(),
   rollouts: z.enum(['full', 'steps']).default('full'),
   mode: z.enum(['apply', 'gate']).default('apply'),
-  overrides: z.array(overrideSchema).default([]),
-  ignoreFields: z.array(ignoreFieldSchema).default([]),
+  overrides: z.array(overrideSchema).max(MAX_OVERRIDES).default([]),
+  ignoreFields: z.array(ignoreFieldSchema).max(MAX_OVERRIDES).default([]),
 });
 
 const signingKeySchema = z.union([text, z.strictObject({ secret: nsName, key: text })]);
@@ -210,13 +187,22 @@ export function parseRelayConfig(textContent: string, where: { file: string; bas
       if (names.has(t.name)) problems.push(`targets[${i}].name: "${t.name}" appears twice`);
       names.add(t.name);
     }
-    if (Array.isArray(t.overrides) && t.overrides.length) problems.push(`targets[${i}].overrides: per-target overrides are not applied by this version; remove them`);
-    if (Array.isArray(t.ignoreFields) && t.ignoreFields.length) problems.push(`targets[${i}].ignoreFields: not applied by this version; remove them`);
-    if (Array.isArray(t.overrides)) {
-      t.overrides.forEach((o, j) => {
-        if (isRecord(o) && (o.mergePatch === undefined) === (o.jsonPatch === undefined)) problems.push(`targets[${i}].overrides[${j}]: give exactly one of mergePatch or jsonPatch`);
-      });
+    const overrides = Array.isArray(t.overrides) ? t.overrides : [];
+    const ignoreFields = Array.isArray(t.ignoreFields) ? t.ignoreFields : [];
+    if ((overrides.length || ignoreFields.length) && typeof t.name === 'string') {
+      try {
+        overridesPath(t.name); // they travel as overrides/<name>.json inside the bundle
+      } catch (err) {
+        problems.push(`targets[${i}].name: ${(err as Error).message}`);
+      }
     }
+    const overrideNames = new Set<string>();
+    overrides.forEach((o, j) => {
+      if (!isRecord(o)) return;
+      const n = overrideName(o as { name?: string }, j);
+      if (overrideNames.has(n)) problems.push(`targets[${i}].overrides[${j}].name: "${n}" appears twice`);
+      overrideNames.add(n);
+    });
   });
   const le = rawObj.leaderElection;
   if (isRecord(le)) {

@@ -1,3 +1,4 @@
+import type { IgnoreField, Override } from '../bundle/overrides-file.js';
 import type { HookRunner, OnHookFailure } from '../hooks/types.js';
 
 /**
@@ -95,7 +96,11 @@ export interface TargetConfig {
   rollouts: 'full' | 'steps';
   /** apply: rollout-relay applies; gate: verify, record and publish only. Default: apply. */
   mode: 'apply' | 'gate';
-  /** Signed per-target differences (design §9); empty unless configured. */
-  overrides: unknown[];
-  ignoreFields: unknown[];
+  /**
+   * Signed per-target differences (design §9): patches applied in DR to the verified objects they
+   * select, in order. They travel inside the bundle as `overrides/<name>.json`. Default: none.
+   */
+  overrides: Override[];
+  /** JSON pointers per kind that rollout-relay never sends to this target (signed too). Default: none. */
+  ignoreFields: IgnoreField[];
 }

@@ -148,9 +148,32 @@ describe('config/load', () => {
     refused({ ...minimal(), targets: [{ name: 'a', context: 'dr', rollouts: 'some' }] }, 'targets[0].rollouts');
   });
 
-  it('refuses per-target overrides it would not apply, after checking their shape', () => {
-    refused({ ...minimal(), targets: [{ name: 'a', context: 'dr', overrides: [{ select: { kind: 'ConfigMap' }, mergePatch: { data: {} } }] }] }, 'targets[0].overrides: per-target overrides are not applied');
-    refused({ ...minimal(), targets: [{ name: 'a', context: 'dr', overrides: [{ select: { knd: 'x' } }] }] }, 'targets[0].overrides[0].select.knd: unknown field', 'give exactly one of mergePatch or jsonPatch');
+  it('accepts per-target overrides and ignoreFields, and refuses bad ones naming them', () => {
+    const c = load({
+      ...minimal(),
+      targets: [{
+        name: 'shenzhen', context: 'dr',
+        overrides: [
+          { name: 'db', select: { group: '', kind: 'ConfigMap', namespace: 'shop', name: 'orders-*' }, mergePatch: { data: { db: 'dr-db.internal' } } },
+          { select: { kind: 'Ingress' }, jsonPatch: [{ op: 'replace', path: '/spec/rules/0/host', value: 'dr.example.com' }] },
+        ],
+        ignoreFields: [{ group: 'apps', kind: 'Deployment', pointers: ['/spec/replicas'] }],
+      }],
+    });
+    assert.equal(c.targets[0]!.overrides.length, 2);
+    assert.deepEqual(c.targets[0]!.ignoreFields, [{ group: 'apps', kind: 'Deployment', pointers: ['/spec/replicas'] }]);
+    const t = (extra: Record<string, unknown>) => ({ ...minimal(), targets: [{ name: 'a', context: 'dr', ...extra }] });
+    refused(t({ overrides: [{ select: { knd: 'x' } }] }), 'targets[0].overrides[0].select.knd: unknown field');
+    refused(t({ overrides: [{ select: { kind: 'x' } }] }), 'targets[0].overrides[0]: give exactly one of mergePatch or jsonPatch');
+    refused(t({ overrides: [{ mergePatch: { a: 1 }, jsonPatch: [{ op: 'remove', path: '/a' }] }] }), 'give exactly one of mergePatch or jsonPatch');
+    refused(t({ overrides: [{ jsonPatch: [{ op: 'replace', path: 'spec/x', value: 1 }] }] }), 'targets[0].overrides[0].jsonPatch[0].path: must be a JSON pointer');
+    refused(t({ overrides: [{ jsonPatch: [{ op: 'add', path: '/spec/x' }] }] }), 'op add needs a value');
+    refused(t({ overrides: [{ jsonPatch: [{ op: 'replace', path: '/metadata/name', value: 'x' }] }] }), 'names the object itself');
+    refused(t({ overrides: [{ mergePatch: { metadata: { namespace: 'other' } } }] }), 'may not change the object itself');
+    refused(t({ overrides: [{ name: 'x', mergePatch: { a: 1 } }, { name: 'x', mergePatch: { b: 1 } }] }), 'targets[0].overrides[1].name: "x" appears twice');
+    refused(t({ ignoreFields: [{ kind: 'Deployment', pointers: ['/metadata/name'] }] }), 'targets[0].ignoreFields[0].pointers[0]: names the object itself');
+    refused(t({ ignoreFields: [{ kind: 'Deployment', pointers: [] }] }), 'targets[0].ignoreFields[0].pointers');
+    refused({ ...minimal(), targets: [{ name: 'a'.repeat(90), context: 'dr', overrides: [{ mergePatch: { a: 1 } }] }] }, 'cannot name an overrides file');
   });
 
   it('loads the trust policy and the signing key files at load time', () => {

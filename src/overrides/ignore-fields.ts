@@ -1,0 +1,77 @@
+import type { IgnoreField, KubeObject } from '../bundle/index.js';
+import { globMatch, groupOfApiVersion } from '../policy/scope-rules.js';
+import { valueAt } from './immutable-fields.js';
+import { describeSelected } from './select.js';
+
+/** Workload kinds whose `spec.replicas` an HPA may own (the scale subresource). */
+const SCALED_KINDS = new Set(['apps/Deployment', 'apps/StatefulSet', 'apps/ReplicaSet', 'argoproj.io/Rollout']);
+export const REPLICAS_POINTER = '/spec/replicas';
+
+/** `group/Kind/namespace/name`, the key HPA targets are matched by. */
+function workloadKey(group: string, kind: string, namespace: string, name: string): string {
+  return `${group}/${kind}/${namespace}/${name}`;
+}
+
+/**
+ * Which workloads HPAs scale: `group/Kind/namespace/name` → `namespace/hpa-name`, from
+ * autoscaling/v2 (or v1) HorizontalPodAutoscaler objects as read from DR or carried by the bundle.
+ * Malformed entries are skipped (they scale nothing).
+ */
+export function hpaScaleTargets(hpas: readonly unknown[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const h of hpas) {
+    const hpa = h as { metadata?: { name?: unknown; namespace?: unknown }; spec?: { scaleTargetRef?: { apiVersion?: unknown; kind?: unknown; name?: unknown } } };
+    const ref = hpa.spec?.scaleTargetRef;
+    const ns = hpa.metadata?.namespace;
+    if (typeof ns !== 'string' || typeof ref?.kind !== 'string' || typeof ref.name !== 'string') continue;
+    const group = typeof ref.apiVersion === 'string' ? groupOfApiVersion(ref.apiVersion) : '';
+    out.set(workloadKey(group, ref.kind, ns, ref.name), `${ns}/${String(hpa.metadata?.name ?? '?')}`);
+  }
+  return out;
+}
+
+/** One field rollout-relay did not send, and why. */
+export interface LeftOutField {
+  object: string;
+  pointer: string;
+  /** `ignoreFields` or `hpa <namespace>/<name>`. */
+  reason: string;
+}
+
+/** A copy of `doc` without the value at `pointer` (the same object when there is nothing to remove). */
+export function removeAt<T>(doc: T, pointer: string): T {
+  if (valueAt(doc, pointer) === undefined) return doc;
+  const copy = structuredClone(doc) as unknown;
+  const keys = pointer.slice(1).split('/').map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let cur = copy as Record<string, unknown> | unknown[];
+  for (const k of keys.slice(0, -1)) cur = (cur as Record<string, unknown>)[k] as Record<string, unknown> | unknown[];
+  const last = keys[keys.length - 1]!;
+  if (Array.isArray(cur)) cur.splice(Number(last), 1);
+  else delete cur[last];
+  return copy as T;
+}
+
+/**
+ * The object as rollout-relay sends it to one target: without the `ignoreFields` pointers of its
+ * kind, and without `spec.replicas` when an HPA scales it (`hpaTargets` from hpaScaleTargets), so
+ * the DR-side owner of those fields keeps them and server-side apply sees no conflict. Pure.
+ */
+export function leaveOutFields(obj: KubeObject, ignoreFields: readonly IgnoreField[], hpaTargets: ReadonlyMap<string, string>): { object: KubeObject; leftOut: LeftOutField[] } {
+  const group = groupOfApiVersion(obj.apiVersion);
+  const what = describeSelected(obj);
+  const leftOut: LeftOutField[] = [];
+  let object = obj;
+  const drop = (pointer: string, reason: string) => {
+    const next = removeAt(object, pointer);
+    if (next !== object) leftOut.push({ object: what, pointer, reason });
+    object = next;
+  };
+  for (const f of ignoreFields) {
+    const matches = globMatch(f.kind, obj.kind) && (f.group === undefined || globMatch(f.group, group))
+      && (f.namespace === undefined || globMatch(f.namespace, obj.metadata.namespace ?? '')) && (f.name === undefined || globMatch(f.name, obj.metadata.name));
+    if (matches) for (const p of f.pointers) drop(p, 'ignoreFields');
+  }
+  const hpa = SCALED_KINDS.has(`${group}/${obj.kind}`) ? hpaTargets.get(workloadKey(group, obj.kind, obj.metadata.namespace ?? '', obj.metadata.name)) : undefined;
+  if (hpa) drop(REPLICAS_POINTER, `hpa ${hpa}`);
+  return { object, leftOut };
+}
