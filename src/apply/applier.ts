@@ -11,6 +11,10 @@ import { HealthVerdict, HealthWaiter } from './health-wait.js';
 import { LastGoodStore, compressBundle } from './last-good.js';
 import type { OnHookFailure, PostCheckResult } from '../hooks/types.js';
 import { OutOfScopeError, type ScopeGuard } from '../policy/scope.js';
+import type { IgnoreField } from '../bundle/overrides-file.js';
+import { applyOverrides } from '../overrides/apply-overrides.js';
+import { hpaScaleTargets, leaveOutFields, type LeftOutField } from '../overrides/ignore-fields.js';
+import type { OverridesRecord } from '../status/model.js';
 import {
   computePrune, decideOwnership, describeObject, desiredObject, entryOf, mapBounded, planApply, unionInventory, untouchedSince,
   type ApplyPlan, type LiveObjectInfo, type OwnershipDecision,
@@ -59,6 +63,16 @@ export interface ApplyOptions {
   scope?: ScopeGuard;
   /** Phases timed before the apply (export, bundle, sign, verify), recorded with its own in the status's phase_durations. Default: none. */
   priorPhaseDurations?: Record<string, number>;
+  /**
+   * The target's name: a rollback re-applies the last completed bundle with that bundle's signed
+   * overrides for this target. Default: none (a rollback applies the bundle's objects as they are).
+   */
+  targetName?: string;
+  /**
+   * Leave out `spec.replicas` of every Deployment, StatefulSet, ReplicaSet or Rollout that an HPA in
+   * the target (or in the bundle) scales, so the HPA keeps owning it. Default: true.
+   */
+  hpaOwnsReplicas?: boolean;
 }
 
 /** A verified bundle, ready to apply: only what `verifyBundleFile` returned. */
@@ -75,6 +89,11 @@ export interface ApplyInput {
   /** Recorded in the status as `commit` and `pod_template_hash` when given. */
   commit?: string;
   podTemplateHash?: string;
+  /**
+   * The target's signed differences from verification: `objects` already carry the overrides;
+   * `ignoreFields` are left out here; all of it is recorded in the status. Default: none.
+   */
+  differences?: { digest: string; ignoreFields: IgnoreField[]; applied: OverridesRecord['applied'] };
 }
 
 /** One object the preflight could not accept. */
@@ -145,7 +164,10 @@ function isUnknownKind(err: unknown): boolean {
  * first write a rollback to the last bundle that completed on this target.
  */
 export class Applier {
-  private readonly opts: Required<Omit<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope'>> & Pick<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope'>;
+  private readonly opts: Required<Omit<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope' | 'targetName'>> & Pick<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope' | 'targetName'>;
+  /** Workloads HPAs scale (from the preflight), and the fields each apply leaves out. */
+  private hpaTargets: ReadonlyMap<string, string> = new Map();
+  private leftOut: LeftOutField[] = [];
   private objects: UntypedObjectApi;
   readonly status: StatusWriter;
   private readonly lastGood: LastGoodStore;
@@ -168,6 +190,8 @@ export class Applier {
       keepExistingNamespaces: options.keepExistingNamespaces ?? false,
       scope: options.scope,
       priorPhaseDurations: options.priorPhaseDurations ?? {},
+      targetName: options.targetName,
+      hpaOwnsReplicas: options.hpaOwnsReplicas ?? true,
     };
     enableKeepAlive(kc, Math.max(8, this.opts.concurrency * 2));
     this.objects = UntypedObjectApi.forKubeConfig(kc);
@@ -203,7 +227,16 @@ export class Applier {
     const reapply = current?.state === 'completed' && current.bundleDigest === digest;
     if (this.opts.prune) await this.refusePruneOutsideScope(computePrune(previousInventory, plan.inventory));
 
-    const items = await timed('preflight', () => this.preflight(plan, previousInventory, reapply && current ? new Date(current.startedAt) : undefined));
+    const ignoreFields = input.differences?.ignoreFields ?? [];
+    const items = await timed('preflight', async () => {
+      this.hpaTargets = await this.readHpaTargets(input.objects);
+      this.leftOut = [];
+      return this.preflight(plan, previousInventory, reapply && current ? new Date(current.startedAt) : undefined, ignoreFields);
+    });
+    const overridesRecord: OverridesRecord | undefined = input.differences || this.leftOut.length
+      ? { digest: input.differences?.digest ?? '', applied: input.differences?.applied ?? [], leftOut: this.leftOut }
+      : undefined;
+    if (this.leftOut.length) this.progress('fields left out', { fields: this.leftOut.map((f) => `${f.object} ${f.pointer} (${f.reason})`) });
     const deferred = items.filter((i) => i.deferred).map((i) => describeObject(i.obj));
     if (this.opts.dryRun) {
       return { result: 'dry-run', bundleDigest: digest, applied: items.map((i) => ({ object: describeObject(i.obj), action: i.decision.action as ObjectResult['action'] })), pruned: computePrune(previousInventory, plan.inventory).map(describeObject), deferred, phaseDurations: durations };
@@ -221,6 +254,7 @@ export class Applier {
     const applyingStatus = {
       state: 'applying' as const, revision: input.revision, bundleDigest: digest, sourceCluster: input.sourceCluster, startedAt, finishedAt: '',
       message: `applying ${plan.inventory.length} objects`, inventory: unionInventory(previousInventory, plan.inventory), phaseDurations: durations,
+      overrides: overridesRecord,
       ...(input.commit !== undefined ? { commit: input.commit } : {}),
       ...(input.podTemplateHash !== undefined ? { podTemplateHash: input.podTemplateHash } : {}),
     };
@@ -295,7 +329,7 @@ export class Applier {
       if (input.bytes) await timed('keep', () => this.lastGood.save(input.digest, input.bytes!, keptChunks));
       await writeStatus({
         state: 'completed', revision: input.revision, bundleDigest: digest, sourceCluster: input.sourceCluster, startedAt, finishedAt: new Date().toISOString(),
-        message: `applied ${plan.inventory.length} objects, pruned ${pruned.length}`, inventory: plan.inventory, phaseDurations: durations,
+        message: `applied ${plan.inventory.length} objects, pruned ${pruned.length}`, inventory: plan.inventory, phaseDurations: durations, overrides: overridesRecord,
         ...(input.bytes ? {
           lastCompleted: {
             bundleDigest: digest, sequence: input.sequence, revision: input.revision, finishedAt: new Date().toISOString(), inventory: plan.inventory,
@@ -329,7 +363,7 @@ export class Applier {
    * `unchangedSince`: set when this exact bundle digest already completed on the target (the start
    * of that apply); objects nobody else has written since then skip their dry run and write.
    */
-  private async preflight(plan: ApplyPlan, previousInventory: InventoryEntry[], unchangedSince?: Date): Promise<PreflightItem[]> {
+  private async preflight(plan: ApplyPlan, previousInventory: InventoryEntry[], unchangedSince: Date | undefined, ignoreFields: readonly IgnoreField[]): Promise<PreflightItem[]> {
     const objs = plan.steps.flatMap((s) => s.objects);
     const prev = new Set(previousInventory.map(inventoryKey));
     const bundledNamespaces = new Set(objs.filter((o) => o.kind === 'Namespace' && groupOf(o.apiVersion) === '').map((o) => o.metadata.name));
@@ -362,7 +396,7 @@ export class Applier {
     const liveObjects = new LiveObjectReader(this.objects, objs.filter((o) => !o.metadata.namespace || existing.has(o.metadata.namespace)));
     const results = await mapBounded(objs, this.opts.concurrency, async (obj): Promise<PreflightItem> => {
       const entry = entryOf(obj);
-      const desired = desiredObject(obj, this.application);
+      const desired = this.sendable(obj, ignoreFields, this.leftOut);
       const ns = obj.metadata.namespace;
       const crdDeferred = bundledKinds.has(`${groupOf(obj.apiVersion)}/${obj.kind}`);
       if (ns && !existing.has(ns)) {
@@ -415,6 +449,42 @@ export class Applier {
       throw new ApplyError(code, `preflight refused ${problems.length} of ${objs.length} objects; nothing was written (${hint}):\n${problemLines(problems)}`, problems);
     }
     return items;
+  }
+
+  /**
+   * The object as sent to this target: rollout-relay's annotations added, `ignoreFields` and
+   * HPA-owned `spec.replicas` left out (recorded in `leftOut`), so DR-side owners keep those fields.
+   */
+  private sendable(obj: KubeObject, ignoreFields: readonly IgnoreField[], leftOut: LeftOutField[]): KubeObject {
+    const r = leaveOutFields(desiredObject(obj, this.application), ignoreFields, this.hpaTargets);
+    leftOut.push(...r.leftOut);
+    return r.object;
+  }
+
+  /**
+   * Which workloads an HPA scales: autoscaling/v2 HPAs in the target's namespaces of the bundle, and
+   * the bundle's own HPAs (they will be there once applied). Read before any write.
+   */
+  private async readHpaTargets(objects: readonly KubeObject[]): Promise<ReadonlyMap<string, string>> {
+    if (!this.opts.hpaOwnsReplicas) return new Map();
+    const bundled = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler' && groupOf(o.apiVersion) === 'autoscaling');
+    const namespaces = [...new Set(objects.filter((o) => ['Deployment', 'StatefulSet', 'ReplicaSet', 'Rollout'].includes(o.kind)).map((o) => o.metadata.namespace).filter((n): n is string => !!n))];
+    const live: unknown[] = [];
+    await Promise.all(namespaces.map(async (ns) => {
+      try {
+        live.push(...(await this.objects.listRaw('autoscaling/v2', 'HorizontalPodAutoscaler', ns)).items.map((i) => ({ ...i, metadata: { ...i.metadata, namespace: i.metadata?.namespace ?? ns } })));
+      } catch (err) {
+        const code = apiStatusCode(err);
+        if (code === 404) return; // no such namespace yet, or no autoscaling/v2: no HPA scales anything there
+        if (code === 403) {
+          throw new ApplyError('PREFLIGHT_FAILED', `cannot list HorizontalPodAutoscalers in ${ns} (403): rollout-relay leaves out spec.replicas of workloads an HPA scales, so it must read them; grant list on autoscaling/horizontalpodautoscalers. Nothing was written`, [
+            { object: `HorizontalPodAutoscalers in ${ns}`, kind: 'invalid', message: 'forbidden' },
+          ]);
+        }
+        throw wrapTransport(err, `listing HorizontalPodAutoscalers in ${ns}`);
+      }
+    }));
+    return hpaScaleTargets([...live, ...bundled]);
   }
 
   /** Dry-run create in a namespace that exists, for an object whose namespace the bundle creates. */
@@ -543,11 +613,15 @@ export class Applier {
         const previous = await readBundleBytes(bytes);
         // Restore only within the scope, namespaces defaulted as on the first apply. Objects now outside it are
         // left as they are: the failed bundle was admitted under this scope, so it cannot have changed them.
-        const admitted = this.opts.scope ? await this.opts.scope.partition(previous.objects) : { inside: previous.objects, outside: [] };
+        // That bundle's own signed overrides for this target, as when it completed.
+        const prevDiffs = this.opts.targetName !== undefined ? previous.differences.get(this.opts.targetName)?.differences : undefined;
+        const prevObjects = prevDiffs?.overrides.length ? applyOverrides(previous.objects, prevDiffs, { code: 'PREFLIGHT_FAILED' }).objects : previous.objects;
+        const admitted = this.opts.scope ? await this.opts.scope.partition(prevObjects) : { inside: prevObjects, outside: [] };
         if (admitted.outside.length) this.progress('rollback leaves objects outside the scope alone', { objects: admitted.outside.map((v) => v.object) });
         const prevPlan = planApply(admitted.inside);
         for (const step of prevPlan.steps) {
-          const results = await mapBounded(step.objects, this.opts.concurrency, (o) => this.objects.patch(desiredObject(o, this.application), undefined, undefined, this.opts.fieldManager, true, PatchStrategy.ServerSideApply));
+          // Forced, but never over what DR-side owners hold (ignoreFields, HPA-owned replicas).
+          const results = await mapBounded(step.objects, this.opts.concurrency, (o) => this.objects.patch(this.sendable(o, prevDiffs?.ignoreFields ?? [], []), undefined, undefined, this.opts.fieldManager, true, PatchStrategy.ServerSideApply));
           const failed = results.map((r, i) => ({ r, o: step.objects[i]! })).filter((x) => x.r.status === 'rejected');
           if (failed.length) throw new RelayError('APPLY_FAILED', `re-applying ${failed.map((f) => describeObject(f.o)).join(', ')} failed: ${apiMessage((failed[0]!.r as PromiseRejectedResult).reason)}`);
           if (step.objects.some((o) => o.kind === 'CustomResourceDefinition')) {

@@ -63,7 +63,7 @@ export async function applyBundleFile(opts: ApplyBundleOptions): Promise<ApplyBu
     throw new RelayError('DIGEST_MISMATCH', `${opts.bundlePath} changed while it was being verified; nothing was written`);
   }
   // Prune and rollback stay inside the scope the bundle was admitted under.
-  const applier = new Applier(kc, verified.index.application, { ...opts, scope: verified.scope });
+  const applier = new Applier(kc, verified.index.application, { ...opts, scope: verified.scope, targetName: opts.target.name });
   const report = await applier.apply({
     application: verified.index.application,
     objects: verified.objects,
@@ -74,6 +74,7 @@ export async function applyBundleFile(opts: ApplyBundleOptions): Promise<ApplyBu
     bytes,
     commit: verified.index.source.commit ?? '',
     podTemplateHash: verified.index.source.podTemplateHash ?? '',
+    ...(verified.differences ? { differences: verified.differences } : {}),
   });
   return { verified, sequenceCheck, report };
 }

@@ -148,7 +148,8 @@ export function buildIndex(meta: BundleMetaOptions, files: BundleFile[]): Bundle
 /** Builds a deterministic bundle in memory: same objects and metadata give the same bytes everywhere. */
 export function createBundle(inputs: readonly unknown[], meta: BundleMetaOptions): CreatedBundle {
   const { objects, dropped } = prepareObjects(inputs);
-  const files = [...renderManifests(objects), ...renderDifferences(meta.differences)];
+  // Overrides first: a streaming verifier must know them before the first manifest.
+  const files = [...renderDifferences(meta.differences), ...renderManifests(objects)];
   const index = buildIndex(meta, files.map(fileEntry));
   const bytes = Buffer.concat([...tarChunks([{ path: INDEX_PATH, data: serializeIndex(index) }, ...files])]);
   return { bytes, digest: createHash('sha256').update(bytes).digest('hex'), index, objects, dropped };

@@ -64,7 +64,7 @@ export {
   type TargetDifferences,
 } from './overrides-file.js';
 export { tarChunks, tarHeader, tarSize, TAR_MTIME, TAR_MODE, type TarFile } from './tar-writer.js';
-export { DEFAULT_READ_LIMITS, resolveLimits, decodeHeader, BundleTarParser, type BundledDifferences, type ReadLimits } from './tar-reader.js';
+export { DEFAULT_READ_LIMITS, resolveLimits, decodeHeader, BundleTarParser, type BundledDifferences, type ManifestCallback, type ReadLimits } from './tar-reader.js';
 export { checkEntryPath, checkRegularFile, EntryBudget, shownPath, type EntryBounds } from './entry-checks.js';
 export { fileChunks, regularFileSize, type ByteSource } from './source.js';
 export { inspectBundle, readBundle, readBundleBytes, scanBundle, objectsOf, type BundleInspection, type ReadBundle, type ScanOptions, type ScanResult } from './reader.js';

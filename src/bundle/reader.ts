@@ -6,7 +6,7 @@ import { overridesPath, type TargetDifferences } from './overrides-file.js';
 import { parsedManifests } from './parsed-cache.js';
 import { bundleFileSource, isSelfDigesting } from './parallel-digest.js';
 import { regularFileSize, type ByteSource } from './source.js';
-import { BundleTarParser, resolveLimits, type BundledDifferences, type ParsedTar, type ReadLimits } from './tar-reader.js';
+import { BundleTarParser, resolveLimits, type BundledDifferences, type ManifestCallback, type ParsedTar, type ReadLimits } from './tar-reader.js';
 import type { BundleIndex, KubeObject } from './types.js';
 
 export interface ScanOptions {
@@ -24,7 +24,7 @@ export interface ScanOptions {
    * Called with each manifest once its digest matched index.json, one file at a time (memory stays
    * bounded by one file). What it throws counts as a structural error: a whole-bundle digest mismatch wins.
    */
-  onManifest?: (path: string, bytes: Buffer) => void;
+  onManifest?: ManifestCallback;
 }
 
 export interface ScanResult extends ParsedTar {

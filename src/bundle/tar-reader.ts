@@ -129,6 +129,9 @@ export interface ParsedTar {
   entries: number;
 }
 
+/** Receives each verified manifest, with the overrides files read so far (all of them: they precede the manifests). */
+export type ManifestCallback = (path: string, bytes: Buffer, differences: ReadonlyMap<string, BundledDifferences>) => void;
+
 /** One target's overrides file as read from a bundle. */
 export interface BundledDifferences {
   differences: TargetDifferences;
@@ -170,10 +173,11 @@ export class BundleTarParser {
   private seen = new Set<string>();
   private manifests: { path: string; bytes: Buffer }[] = [];
   private differences = new Map<string, BundledDifferences>();
-  private readonly onManifest: ((path: string, bytes: Buffer) => void) | undefined;
+  private sawManifest = false;
+  private readonly onManifest: ManifestCallback | undefined;
 
   /** `onManifest` receives each manifest once its digest matched index.json, one file at a time. */
-  constructor(options: { limits?: ReadLimits; keepManifests?: boolean; totalSize?: number; onManifest?: (path: string, bytes: Buffer) => void } = {}) {
+  constructor(options: { limits?: ReadLimits; keepManifests?: boolean; totalSize?: number; onManifest?: ManifestCallback } = {}) {
     this.limits = resolveLimits(options.limits);
     this.budget = new EntryBudget({ maxEntries: this.limits.maxEntries, maxFileBytes: this.limits.maxFileBytes });
     this.keepManifests = options.keepManifests ?? false;
@@ -246,6 +250,9 @@ export class BundleTarParser {
     if (this.totalSize !== undefined && end > this.totalSize) {
       throw new RelayError('TOO_LARGE', `tar entry ${shown} declares ${h.size} bytes but the bundle ends ${this.totalSize - at - BLOCK} bytes later; refused`);
     }
+    // Overrides come right after index.json, so a streaming verifier knows them before the first manifest.
+    if (isOverrides && this.sawManifest) throw new RelayError('MALFORMED', `tar entry ${shown}: overrides files must come before the manifests; re-create the bundle`);
+    if (!isIndex && !isOverrides) this.sawManifest = true;
     let listed: BundleFile | undefined;
     if (!isIndex) {
       listed = this.listed.get(h.path);
@@ -293,7 +300,7 @@ export class BundleTarParser {
       return;
     }
     if (this.keepManifests) this.manifests.push({ path: e.path, bytes });
-    this.onManifest?.(e.path, bytes);
+    this.onManifest?.(e.path, bytes, this.differences);
   }
 
   /** Call after the last byte: checks the end-of-archive marker and that nothing listed is missing. */

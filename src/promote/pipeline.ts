@@ -21,6 +21,7 @@ import { StatusWriter } from '../status/writer.js';
 import type { HotUpdateState } from '../status/model.js';
 import { verifyBundleBytes, type VerifiedBundle } from '../verify/verify-bundle.js';
 import { KindScopeLookup } from '../cluster/kind-scope.js';
+import { applyOverrides } from '../overrides/apply-overrides.js';
 import { judgeCompletion } from './completion.js';
 import { nullLogger, type EventRecorder, type Logger, type PromoterDeps, type PromotionObserver, type WorkloadEventTarget } from './deps.js';
 import { KubeEventRecorder, REASON_VERIFICATION_FAILED } from './events.js';
@@ -205,7 +206,12 @@ export class Promoter {
         sequence,
         createdAt: new Date(this.clock()),
         targets: this.config.targets.map((t) => t.name),
+        differences: this.config.targets.map((t) => ({ target: t.name, overrides: t.overrides, ignoreFields: t.ignoreFields })),
       }));
+      // A bad override is the config's fault: refuse before signing (and before any DR write), naming it.
+      for (const t of this.config.targets) {
+        if (t.overrides.length) applyOverrides(created.objects, { target: t.name, overrides: t.overrides, ignoreFields: t.ignoreFields }, { code: 'CONFIG_INVALID' });
+      }
       const envelope = await timed('sign', ws.application, async () => serializeEnvelope(await signBundleDigest(`${exported.app}-${sequence}.bundle.tar`, created.digest, created.index, await this.signers())));
       signed = { bytes: created.bytes, digest: created.digest, envelope, index: created.index };
       log.info({ application: ws.application, sequence, bundleDigest: formatDigest(created.digest), objects: created.objects.length, dropped: created.dropped.length + exported.dropped.length }, 'bundle signed');
@@ -369,6 +375,7 @@ export class Promoter {
       pollIntervalMs: this.pollIntervalMs,
       onHookFailure: this.config.onHookFailure,
       keepExistingNamespaces: true,
+      targetName: t.name,
       // Prune and rollback stay inside the scope the bundle was admitted under.
       ...(verified.scope ? { scope: verified.scope } : {}),
       priorPhaseDurations: { ...ctx.sharedPhases, ...phases },
@@ -380,6 +387,7 @@ export class Promoter {
         application: ctx.application, objects: verified.objects, digest: verified.digest, sequence: verified.index.sequence,
         revision: ctx.revision, sourceCluster: verified.index.source.cluster, bytes: ctx.signed.bytes,
         commit: ctx.commit ?? '', podTemplateHash: ctx.podTemplateHash,
+        ...(verified.differences ? { differences: verified.differences } : {}),
       });
       for (const [k, v] of Object.entries(report.phaseDurations)) {
         if (k in ctx.sharedPhases || k in phases) continue; // timed (and observed) already

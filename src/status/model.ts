@@ -35,6 +35,16 @@ export interface CompletedBundle {
   podTemplateHash?: string;
 }
 
+/** What a target applied differently from primary (design §9): its signed overrides and the fields left out. */
+export interface OverridesRecord {
+  /** `sha256:<hex>` of the bundle's `overrides/<target>.json`; '' when the bundle carries none for the target. */
+  digest: string;
+  /** Each override, in order, with the objects it patched. */
+  applied: { name: string; type: string; objects: string[] }[];
+  /** Fields not sent: `ignoreFields` pointers and `spec.replicas` of HPA-scaled workloads. */
+  leftOut: { object: string; pointer: string; reason: string }[];
+}
+
 export interface StatusRecord {
   state: HotUpdateState;
   revision: string;
@@ -57,6 +67,8 @@ export interface StatusRecord {
   commit: string;
   /** The pod-template-hash the bundle's workload runs in primary; '' when unknown. */
   podTemplateHash: string;
+  /** Per-target differences of the bundle this record describes; undefined when there were none. */
+  overrides?: OverridesRecord;
 }
 
 export type StatusData = Record<string, string>;
@@ -149,6 +161,14 @@ export function statusFromData(data: StatusData | undefined): StatusRecord {
       ...(typeof lc.podTemplateHash === 'string' && lc.podTemplateHash ? { podTemplateHash: lc.podTemplateHash } : {}),
     };
   }
+  const ov = parseJson(d, 'overrides');
+  let overrides: OverridesRecord | undefined;
+  if (ov !== undefined) {
+    if (!isRecord(ov) || typeof ov.digest !== 'string' || !Array.isArray(ov.applied) || !Array.isArray(ov.leftOut)) {
+      throw new RelayError('MALFORMED', 'status key overrides must have digest, applied and leftOut');
+    }
+    overrides = { digest: ov.digest, applied: ov.applied as OverridesRecord['applied'], leftOut: ov.leftOut as OverridesRecord['leftOut'] };
+  }
   return {
     state: state as HotUpdateState,
     revision: d.revision ?? '',
@@ -165,6 +185,7 @@ export function statusFromData(data: StatusData | undefined): StatusRecord {
     updateCount: intField(d, 'update_count'),
     commit: d.commit ?? '',
     podTemplateHash: d.pod_template_hash ?? '',
+    ...(overrides ? { overrides } : {}),
   };
 }
 
@@ -187,6 +208,7 @@ export function statusToData(r: StatusRecord): StatusData {
     pod_template_hash: r.podTemplateHash,
   };
   if (r.lastCompleted) data.last_completed = JSON.stringify(r.lastCompleted);
+  if (r.overrides) data.overrides = JSON.stringify(r.overrides);
   return data;
 }
 

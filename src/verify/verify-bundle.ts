@@ -6,6 +6,9 @@ import { bundleFileSource } from '../bundle/parallel-digest.js';
 import { regularFileSize, type ByteSource } from '../bundle/source.js';
 import type { ReadLimits } from '../bundle/tar-reader.js';
 import type { BundleIndex, BundleMetadata, KubeObject } from '../bundle/types.js';
+import type { BundledDifferences } from '../bundle/tar-reader.js';
+import type { IgnoreField, Override } from '../bundle/overrides-file.js';
+import { OverrideSet, type AppliedOverride } from '../overrides/apply-overrides.js';
 import { RelayError } from '../errors.js';
 import { checkBundleMetadata, checkSequence, decideSignatures } from '../policy/evaluate.js';
 import { BundleScope, type KindResolver } from '../policy/scope.js';
@@ -73,6 +76,51 @@ export interface VerifiedBundle {
   previousSequence?: number;
   /** Signatures present but not counted (bad, unknown, revoked, not allowed), when the threshold was met anyway. */
   ignoredSignatures: { keyid: string; reason: string }[];
+  /**
+   * The target's signed differences (`overrides/<target>.json`), when the bundle carries any for it:
+   * `objects` above already have the overrides applied (the scope judged them patched);
+   * `ignoreFields` are for the applier to leave out. Only with a target.
+   */
+  differences?: VerifiedDifferences;
+}
+
+export interface VerifiedDifferences {
+  /** `sha256:<hex>` of the overrides file, as signed. */
+  digest: string;
+  overrides: Override[];
+  ignoreFields: IgnoreField[];
+  /** Which override patched which objects (empty when `loadObjects` was false and nothing was patched). */
+  applied: AppliedOverride[];
+}
+
+/** Applies one target's overrides, built lazily from the first manifest (the overrides files precede them). */
+class TargetPatcher {
+  private set: OverrideSet | undefined;
+  private bundled: BundledDifferences | undefined;
+  private ready = false;
+
+  constructor(private readonly target: string | undefined) {}
+
+  patch(obj: KubeObject, differences: ReadonlyMap<string, BundledDifferences>): KubeObject {
+    if (!this.ready) this.start(differences);
+    return this.set ? this.set.patch(obj) : obj;
+  }
+
+  /** After the last manifest: throws PREFLIGHT_FAILED naming bad overrides; returns what the target gets. */
+  finish(differences: ReadonlyMap<string, BundledDifferences>): VerifiedDifferences | undefined {
+    if (!this.ready) this.start(differences);
+    if (!this.bundled) return undefined;
+    const applied = this.set ? this.set.finish() : [];
+    const d = this.bundled.differences;
+    return { digest: `sha256:${this.bundled.sha256}`, overrides: d.overrides, ignoreFields: d.ignoreFields, applied };
+  }
+
+  private start(differences: ReadonlyMap<string, BundledDifferences>): void {
+    this.ready = true;
+    if (this.target === undefined) return;
+    this.bundled = differences.get(this.target);
+    if (this.bundled?.differences.overrides.length) this.set = new OverrideSet(this.bundled.differences, { code: 'PREFLIGHT_FAILED' });
+  }
 }
 
 function sameMetadata(a: BundleMetadata, b: BundleMetadata): boolean {
@@ -107,17 +155,20 @@ export async function verifyBundleSource(source: ByteSource, totalSize: number |
   const scope = policy.scopeCheck === 'off' ? undefined : new BundleScope(policy, decision.keyIds, meta.application, options.resolveKind);
   // Without loaded objects, judge each manifest as it streams by and drop it.
   const streamed = scope && !loadObjects ? scope.check() : undefined;
+  // The target's signed overrides patch each object before the scope judges it: an override must not move an object out of scope.
+  const patcher = new TargetPatcher(target);
   const scan = await scanBundle(source, {
     limits: { ...options.limits, maxBundleBytes: options.limits?.maxBundleBytes ?? policy.maxBundleBytes },
     keepManifests: loadObjects,
     ...(totalSize !== undefined ? { totalSize } : {}),
     expectedDigest: statement.subject[0].digest.sha256,
-    ...(streamed ? { onManifest: (path: string, bytes: Buffer) => streamed.observe(parseBundleManifest(bytes, path)) } : {}),
+    ...(streamed ? { onManifest: (path: string, bytes: Buffer, differences: ReadonlyMap<string, BundledDifferences>) => streamed.observe(patcher.patch(parseBundleManifest(bytes, path), differences)) } : {}),
   });
   if (!sameMetadata(indexMetadata(scan.index), meta)) {
     throw new RelayError('MALFORMED', 'index.json disagrees with the signed statement (sequence, targets, source or times); re-create and re-sign the bundle');
   }
-  let objects = loadObjects ? objectsOf(scan) : [];
+  let objects = loadObjects ? objectsOf(scan).map((o) => patcher.patch(o, scan.differences)) : [];
+  const differences = patcher.finish(scan.differences);
   if (streamed) await streamed.finish();
   else if (scope) objects = await scope.admit(objects);
   if (options.stateStore && target !== undefined && (options.commitSequence ?? true)) {
@@ -139,6 +190,7 @@ export async function verifyBundleSource(source: ByteSource, totalSize: number |
     ...(scope ? { scope } : {}),
     ...(previousSequence !== undefined ? { previousSequence } : {}),
     ignoredSignatures: decision.ignored,
+    ...(differences ? { differences } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import {
   createBundle,
   formatDigest,
   inspectBundle,
+  type BundleInspection,
   parseRfc3339,
   loadManifestDir,
   parseDuration,
@@ -233,10 +234,24 @@ async function runVerify(opts: VerifyCliOptions): Promise<VerifiedBundle> {
   return verified;
 }
 
+/** Per-target overrides of a bundle, one line per patch and per ignored-fields rule (escaped: unverified input). */
+export function overridesLines(overrides: BundleInspection['overrides']): string[] {
+  if (!overrides.length) return [];
+  const select = (s: Record<string, string | undefined> | undefined) => (s ? Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${shown(v!)}`).join(' ') : '') || '(every object)';
+  return [
+    `overrides   ${overrides.length} target${overrides.length === 1 ? '' : 's'}`,
+    ...overrides.flatMap((t) => [
+      `  ${shown(t.target)}  ${t.sha256.slice(0, 16)}  ${shown(t.path)}`,
+      ...t.overrides.map((o, i) => `    ${shown(o.name ?? `overrides[${i}]`)}: ${o.mergePatch !== undefined ? 'merge patch' : `JSON patch (${o.jsonPatch!.length} op${o.jsonPatch!.length === 1 ? '' : 's'})`} on ${select(o.select)}`),
+      ...t.ignoreFields.map((f) => `    ignore ${f.pointers.map(shown).join(', ')} of ${select({ group: f.group, kind: f.kind, namespace: f.namespace, name: f.name })}`),
+    ]),
+  ];
+}
+
 async function runInspect(file: string, opts: { json?: boolean }): Promise<void> {
   const r = await inspectBundle(file);
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ trusted: false, digest: formatDigest(r.digest), size: r.size, ...r.index, files: undefined, objects: r.objects }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ trusted: false, digest: formatDigest(r.digest), size: r.size, ...r.index, files: undefined, objects: r.objects, overrides: r.overrides }, null, 2) + '\n');
     return;
   }
   // Everything below comes from an unverified file: every string is escaped before it reaches the terminal.
@@ -252,6 +267,7 @@ async function runInspect(file: string, opts: { json?: boolean }): Promise<void>
     `targets     ${i.targets.length ? i.targets.map(shown).join(', ') : '(any)'}`,
     `objects     ${r.objects.length}`,
     ...r.objects.map((o) => `  ${o.sha256.slice(0, 16)} ${String(o.size).padStart(8)}  ${shown(o.apiVersion)} ${shown(o.kind)} ${o.namespace ? `${shown(o.namespace)}/` : ''}${shown(o.name)}`),
+    ...overridesLines(r.overrides),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

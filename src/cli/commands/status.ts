@@ -27,6 +27,19 @@ export function statusTable(rows: Row[]): string {
   return [head, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/** What each application applied differently from primary: its signed overrides and the fields left out. */
+export function overridesSummary(rows: Row[]): string {
+  const lines: string[] = [];
+  for (const r of rows) {
+    const o = r.record.overrides;
+    if (!o) continue;
+    lines.push(`${shown(r.namespace)}/${shown(r.name)}: overrides ${o.digest ? shown(o.digest.slice(0, 19)) : '(none signed)'}`);
+    for (const a of o.applied) lines.push(`  ${shown(a.name)} (${shown(a.type)}): ${a.objects.map(shown).join(', ')}`);
+    for (const f of o.leftOut) lines.push(`  left out ${shown(f.pointer)} of ${shown(f.object)} (${shown(f.reason)})`);
+  }
+  return lines.join('\n');
+}
+
 export function registerStatus(program: Command): void {
   program
     .command('status')
@@ -61,7 +74,8 @@ export function registerStatus(program: Command): void {
       if (opts.json) {
         process.stdout.write(JSON.stringify(rows.map((r) => ({ namespace: r.namespace, name: r.name, ...r.record }))) + '\n');
       } else {
-        process.stdout.write(rows.length ? statusTable(rows) + '\n' : 'no rollout-relay status in this cluster\n');
+        const overrides = overridesSummary(rows);
+        process.stdout.write(rows.length ? statusTable(rows) + '\n' + (overrides ? `\n${overrides}\n` : '') : 'no rollout-relay status in this cluster\n');
       }
     });
 }

@@ -13,10 +13,10 @@ const hongkong: TargetDifferences = { target: 'hongkong', overrides: [{ jsonPatc
 
 const CM = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n';
 const GOOD = { name: 'manifests/00001-configmap-_-c.yaml', data: CM };
-function tarWith(extra: { name: string; data: string }[], listed = extra): Buffer {
+function tarWith(extra: { name: string; data: string }[], listed = extra, overridesFirst = true): Buffer {
   const files = [GOOD, ...listed];
   const index = buildIndex(sampleMeta(), files.map((f) => fileEntry({ path: f.name, data: Buffer.from(f.data) })));
-  const entries: RawEntry[] = [{ name: 'index.json', data: serializeIndex(index) }, GOOD, ...extra];
+  const entries: RawEntry[] = [{ name: 'index.json', data: serializeIndex(index) }, ...(overridesFirst ? [...extra, GOOD] : [GOOD, ...extra])];
   return rawTar(entries);
 }
 
@@ -61,6 +61,8 @@ describe('bundle: per-target overrides files', () => {
     assert.equal((await readBundleBytes(tarWith([{ name: 'overrides/shenzhen.json', data: good }]))).differences.size, 1);
     await expectCode(() => readBundleBytes(tarWith([{ name: 'overrides/shenzhen.json', data: good.replace('replicas', 'REPLICAS') }], [{ name: 'overrides/shenzhen.json', data: good }])), 'FILE_DIGEST_MISMATCH');
     await expectCode(() => readBundleBytes(tarWith([{ name: 'overrides/shenzhen.json', data: good }], [])), 'UNLISTED_ENTRY');
+    // After a manifest, a streaming verifier would already have judged objects without the overrides.
+    await expectCode(() => readBundleBytes(tarWith([{ name: 'overrides/shenzhen.json', data: good }], undefined, false)), 'MALFORMED');
     await expectCode(() => readBundleBytes(tarWith([{ name: 'overrides/other.json', data: good }])), 'MALFORMED');
     await expectCode(() => readBundleBytes(tarWith([{ name: 'overrides/shenzhen.json', data: '{"target":"shenzhen","overrides":[{"mergePatch":{},"evil":1}],"ignoreFields":[]}' }])), 'MALFORMED');
     await expectCode(() => readBundleBytes(tarWith([{ name: 'overrides/shenzhen.json', data: '['.repeat(100) + ']'.repeat(100) }])), 'MALFORMED');
