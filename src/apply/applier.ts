@@ -110,8 +110,22 @@ export interface ObjectResult {
   action: 'create' | 'update' | 'adopt' | 'unchanged';
 }
 
+/** A dry run's view of one object: what DR holds now and what it would hold after the apply. */
+export interface ObjectPreview {
+  object: string;
+  action: ObjectResult['action'] | 'create';
+  /** The live object; undefined when it does not exist. */
+  live?: KubernetesObject;
+  /** The server's dry-run result; for an object whose namespace or CRD the bundle creates, the object as sent. */
+  after: KubernetesObject;
+  /** The apply would leave the object exactly as it is (or leaves an existing Namespace alone). */
+  unchanged: boolean;
+}
+
 export interface ApplyReport {
   result: 'completed' | 'unchanged' | 'dry-run';
+  /** With `dryRun`: every object before and after (for `rollout-relay diff`). */
+  previews?: ObjectPreview[];
   bundleDigest: string;
   applied: ObjectResult[];
   pruned: string[];
@@ -137,6 +151,9 @@ interface PreflightItem {
   latest?: KubernetesObject;
   /** The server's dry run left the live object exactly as it is: the real apply would be a no-op. */
   unchanged?: boolean;
+  /** The live object read by the preflight, and the server's dry-run result (for previews). */
+  live?: KubernetesObject;
+  dry?: KubernetesObject;
   deferred?: 'namespace' | 'crd';
 }
 
@@ -239,7 +256,10 @@ export class Applier {
     if (this.leftOut.length) this.progress('fields left out', { fields: this.leftOut.map((f) => `${f.object} ${f.pointer} (${f.reason})`) });
     const deferred = items.filter((i) => i.deferred).map((i) => describeObject(i.obj));
     if (this.opts.dryRun) {
-      return { result: 'dry-run', bundleDigest: digest, applied: items.map((i) => ({ object: describeObject(i.obj), action: i.decision.action as ObjectResult['action'] })), pruned: computePrune(previousInventory, plan.inventory).map(describeObject), deferred, phaseDurations: durations };
+      return {
+        result: 'dry-run', bundleDigest: digest, applied: items.map((i) => ({ object: describeObject(i.obj), action: i.decision.action as ObjectResult['action'] })), pruned: computePrune(previousInventory, plan.inventory).map(describeObject), deferred, phaseDurations: durations,
+        previews: items.map((i) => ({ object: describeObject(i.obj), action: i.decision.action as ObjectPreview['action'], ...(i.live ? { live: i.live } : {}), after: i.dry ?? i.live ?? i.desired, unchanged: i.unchanged === true })),
+      };
     }
 
     const itemOf = new Map(items.map((i) => [i.obj, i]));
@@ -425,13 +445,13 @@ export class Applier {
       }
       if (decision.action === 'refuse') throw new PreflightProblem({ object: describeObject(obj), kind: 'not-owned', message: decision.reason });
       if (unchangedSince && live && decision.action !== 'adopt' && untouchedSince(live.metadata?.managedFields, unchangedSince, this.opts.fieldManager)) {
-        return { obj, desired, entry, decision, unchanged: true, latest: live, ...(live.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}) };
+        return { obj, desired, entry, decision, unchanged: true, latest: live, live, ...(live.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}) };
       }
       const dry = await this.objects.patch(desired, undefined, 'All', this.opts.fieldManager, this.opts.force, PatchStrategy.ServerSideApply);
       return {
-        obj, desired, entry, decision,
+        obj, desired, entry, decision, dry,
         ...(live?.metadata?.resourceVersion ? { liveResourceVersion: live.metadata.resourceVersion } : {}),
-        ...(live ? { latest: live } : {}),
+        ...(live ? { latest: live, live } : {}),
         ...(live && sameStoredObject(live, dry) ? { unchanged: true } : {}),
       };
     });

@@ -5,6 +5,6 @@
  */
 export * from './plan.js';
 export * from './health.js';
-export { Applier, ApplyError, type ApplyInput, type ApplyOptions, type ApplyReport, type ObjectProblem, type ObjectResult } from './applier.js';
+export { Applier, ApplyError, type ApplyInput, type ApplyOptions, type ApplyReport, type ObjectPreview, type ObjectProblem, type ObjectResult } from './applier.js';
 export { LastGoodStore, CHUNK_BYTES, MAX_CHUNKS } from './last-good.js';
 export { applyBundleFile, type ApplyBundleOptions, type ApplyBundleResult } from './run.js';

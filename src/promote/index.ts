@@ -11,4 +11,5 @@ export { promoteRolloutsFull, isRollout } from './rollouts-full.js';
 export { configSigners } from './signers.js';
 export { configTargetClients } from './targets.js';
 export { withTargetLock } from './lock.js';
+export { previewPromotion, type PromotionPreview } from './preview.js';
 export type { CompletedRevision, PromotionResult, TargetOutcome, WorkloadRef } from './types.js';

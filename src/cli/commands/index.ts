@@ -7,6 +7,7 @@ import { registerApply } from './apply.js';
 import { registerStatus } from './status.js';
 import { registerController } from './controller.js';
 import { registerPromote, registerResume } from './promote.js';
+import { registerDiff } from './diff.js';
 import { registerPolicy } from './policy.js';
 import { registerHooks } from './hooks.js';
 import { registerAppsetPlugin } from './appset-plugin.js';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerApply(program);
   registerPromote(program);
   registerResume(program);
+  registerDiff(program);
   registerController(program);
   registerHooks(program);
   registerStatus(program);

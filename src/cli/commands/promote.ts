@@ -27,13 +27,13 @@ interface ResumeCliOptions {
 
 const WORKLOAD_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
 
-function parseWorkloadArg(arg: string): { namespace: string; name: string } {
+export function parseWorkloadArg(arg: string): { namespace: string; name: string } {
   const m = WORKLOAD_REF.exec(arg);
   if (!m) throw new RelayError('USAGE', `"${arg}" must be NAMESPACE/NAME of a Rollout or Deployment`);
   return { namespace: m[1]!, name: m[3]! };
 }
 
-function parseKind(kind: string | undefined): WorkloadRef['kind'] | undefined {
+export function parseKind(kind: string | undefined): WorkloadRef['kind'] | undefined {
   if (kind === undefined) return undefined;
   if (kind === 'Rollout' || kind === 'Deployment') return kind;
   throw new RelayError('USAGE', `--kind must be Rollout or Deployment, got "${kind}"`);

@@ -10,6 +10,7 @@ import { isRelayError } from '../../../src/errors.js';
 import { waitFor } from '../../../src/sandbox/http.js';
 import { keySigner, loadPrivateKey, serializeEnvelope, signBundleDigest } from '../../../src/signing/index.js';
 import { freshNamespace, kubeConfig, sandbox } from '../support/sandbox.js';
+import { runCliInProcess } from '../../unit/cli/run-cli.js';
 import { INSTANCE, RelaySetup, applyPrimary, cleanupDrNamespace, deleteDrNamespaces, drStatus, objects, readLive, waitComplete } from './support.js';
 
 type Workload = KubernetesObject & { spec: { replicas?: number; template: { spec: { containers: { image: string }[] } } } };
@@ -162,5 +163,40 @@ describe('promote: per-target differences on the real sandbox (signed overrides,
     const st = await drStatus(`${ns}/cart`);
     assert.deepEqual(st?.overrides?.leftOut, [{ object: `apps/Deployment ${ns}/cart`, pointer: '/spec/replicas', reason: `hpa ${ns}/cart` }]);
     assert.equal(st?.overrides?.digest, '', 'no signed overrides, only the HPA default');
+  });
+
+  it('diff prints what DR would change (a changed image and an override, by server-side dry run) and nothing for an unchanged application', async () => {
+    const ns = await freshNamespace('rr-ovr-diff', ['primary']);
+    cleanupDrNamespace(ns);
+    const setup = new RelaySetup({ targets: [{ ...dr(), overrides: [SHENZHEN_OVERRIDES[1]] }] });
+    await applyPrimary(storefront(ns, 'registry.example/shop:1'));
+    await waitComplete('Deployment', ns, 'shop', 'registry.example/shop:1');
+    const first = await setup.promoter().promote({ workload: { kind: 'Deployment', namespace: ns, name: 'shop' } });
+    assert.deepEqual(first.targets.map((t) => t.state), ['completed'], JSON.stringify(first.targets));
+    const diff = () => runCliInProcess('diff', `${ns}/shop`, '--config', setup.configPath, '--target', 'shenzhen');
+
+    const unchanged = await diff();
+    assert.equal(unchanged.code, 0, unchanged.stderr);
+    assert.equal(unchanged.stdout, '', 'an application DR already runs prints nothing');
+
+    // A new image in primary, and a new value for the override in the config.
+    await applyPrimary(storefront(ns, 'registry.example/shop:2'));
+    await waitComplete('Deployment', ns, 'shop', 'registry.example/shop:2');
+    const changedOverride = { ...SHENZHEN_OVERRIDES[1]!, mergePatch: { data: { DB_HOST: 'db2.shenzhen.internal' } } };
+    const setup2 = new RelaySetup({ targets: [{ ...dr(), overrides: [changedOverride] }] });
+    const drBefore = (await readLive('dr', 'apps/v1', 'Deployment', ns, 'shop')).metadata?.resourceVersion;
+    const changed = await runCliInProcess('diff', `${ns}/shop`, '--config', setup2.configPath, '--target', 'shenzhen');
+    assert.equal(changed.code, 0, changed.stderr);
+    const out = changed.stdout;
+    assert.match(out, new RegExp(`--- live/ConfigMap ${ns}/shop-config`));
+    assert.match(out, /^-\s+DB_HOST: db\.shenzhen\.internal$/m);
+    assert.match(out, /^\+\s+DB_HOST: db2\.shenzhen\.internal$/m);
+    assert.match(out, new RegExp(`--- live/Deployment ${ns}/shop`));
+    assert.match(out, /^-\s+- image: registry\.example\/shop:1$/m);
+    assert.match(out, /^\+\s+- image: registry\.example\/shop:2$/m);
+    assert.doesNotMatch(out, /Ingress|Service /, 'objects that would not change are not shown');
+    assert.doesNotMatch(out, /resourceVersion|managedFields/);
+    assert.equal((await readLive('dr', 'apps/v1', 'Deployment', ns, 'shop')).metadata?.resourceVersion, drBefore, 'diff writes nothing');
+    process.stdout.write(`      diff output:\n${out.split('\n').map((l) => `        ${l}`).join('\n')}\n`);
   });
 });
