@@ -2,6 +2,7 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   createBundle,
+  prepareObjects,
   formatDigest,
   inspectBundle,
   type BundleInspection,
@@ -16,6 +17,8 @@ import { readBoundedFile, MAX_KEY_FILE_BYTES } from '../../bounded-file.js';
 import { writeCiReports } from '../../ci/reports.js';
 import { githubEnv } from '../../config/github-env.js';
 import { RelayError } from '../../errors.js';
+import { loadTargetDifferences } from '../../config/target-differences.js';
+import { applyOverrides } from '../../overrides/apply-overrides.js';
 import { printable, shown } from '../../printable.js';
 import { createGitHubClient, fetchGitHubManifests, isGitHubSource, parseGitHubSource } from '../../github/index.js';
 import { JsonFileSequenceStore, loadTrustPolicy, policyFromPublicKeys, type TrustPolicy } from '../../policy/index.js';
@@ -43,6 +46,7 @@ interface CreateOptions {
   target: string[];
   expiresIn?: string;
   createdAt?: string;
+  overrides?: string;
   json?: boolean;
 }
 
@@ -116,6 +120,12 @@ async function runCreate(opts: CreateOptions): Promise<void> {
     expiresAt,
     targets: opts.target,
   };
+  if (opts.overrides !== undefined) {
+    meta.differences = loadTargetDifferences(opts.overrides);
+    // A bad override is refused here, naming it, rather than by every target later.
+    const prepared = prepareObjects(objects).objects;
+    for (const d of meta.differences) if (d.overrides.length) applyOverrides(prepared, d, { code: 'CONFIG_INVALID' });
+  }
   const created = createBundle(objects, meta);
   await writeFileAtomic(opts.out, [created.bytes]);
   for (const d of created.dropped) process.stderr.write(`dropped ${shown(d)}\n`);
@@ -291,6 +301,7 @@ export function registerBundle(program: Command): void {
     .option('--target <cluster>', 'target cluster allowed to apply (repeatable; none = any)', collect, [])
     .option('--expires-in <duration>', 'validity, e.g. 24h, 7d (default 30d)')
     .option('--created-at <time>', 'creation time (RFC 3339 or epoch seconds) for reproducible bundles (default: $SOURCE_DATE_EPOCH, else now)')
+    .option('--overrides <file>', 'sign in per-target differences: the targets[].overrides/ignoreFields of this RelayConfig (or YAML of that shape)')
     .option('--json', 'print digest and metadata as JSON')
     .action(runCreate);
 

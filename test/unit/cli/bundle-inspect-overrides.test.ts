@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { writeBundleFile } from '../../../src/bundle/index.js';
 import { sampleMeta, sampleObjects, tempDir } from '../../helpers/bundle-fixtures.js';
 import { runCliInProcess } from './run-cli.js';
@@ -30,6 +32,30 @@ describe('cli: bundle inspect shows per-target overrides', () => {
       const parsed = JSON.parse(json.stdout) as { formatVersion: string; overrides: { target: string; overrides: unknown[] }[] };
       assert.equal(parsed.formatVersion, '1.1');
       assert.deepEqual(parsed.overrides.map((o) => [o.target, o.overrides.length]), [['shenzhen', 2]]);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('bundle create --overrides signs in the targets\' differences from a RelayConfig; a bad one is CONFIG_INVALID naming it', async () => {
+    const dir = tempDir();
+    try {
+      const src = join(dir.path, 'src');
+      mkdirSync(src);
+      writeFileSync(join(src, 'all.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: sampleObjects() }));
+      const relay = join(dir.path, 'relay.yaml');
+      const write = (overrides: unknown[]) => writeFileSync(relay, stringify({ apiVersion: 'rollout-relay.io/v1', kind: 'RelayConfig', targets: [{ name: 'shenzhen', context: 'dr', overrides, ignoreFields: [{ kind: 'Deployment', pointers: ['/spec/replicas'] }] }] }));
+      write([{ name: 'db', select: { kind: 'ConfigMap' }, mergePatch: { data: { db: 'dr' } } }]);
+      const out = join(dir.path, 'b.bundle.tar');
+      const created = await runCliInProcess('bundle', 'create', '--from', src, '--out', out, '--namespace', 'shop', '--name', 'web', '--sequence', '1', '--overrides', relay);
+      assert.equal(created.code, 0, created.stderr);
+      const inspected = await runCliInProcess('bundle', 'inspect', out);
+      assert.match(inspected.stdout, /^ {4}db: merge patch on kind=ConfigMap$/m);
+      write([{ name: 'typo', select: { kind: 'Ingres' }, mergePatch: { a: 1 } }]);
+      const bad = await runCliInProcess('bundle', 'create', '--from', src, '--out', join(dir.path, 'c.bundle.tar'), '--namespace', 'shop', '--name', 'web', '--overrides', relay);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /CONFIG_INVALID/);
+      assert.match(bad.stderr, /override "typo": its selector matches no object/);
     } finally {
       dir.cleanup();
     }
