@@ -73,6 +73,8 @@ export interface ApplyOptions {
    * the target (or in the bundle) scales, so the HPA keeps owning it. Default: true.
    */
   hpaOwnsReplicas?: boolean;
+  /** With `dryRun`: return every object before and after in the report's `previews` (for `diff`). Default: false. */
+  previews?: boolean;
 }
 
 /** A verified bundle, ready to apply: only what `verifyBundleFile` returned. */
@@ -209,6 +211,7 @@ export class Applier {
       priorPhaseDurations: options.priorPhaseDurations ?? {},
       targetName: options.targetName,
       hpaOwnsReplicas: options.hpaOwnsReplicas ?? true,
+      previews: options.previews ?? false,
     };
     enableKeepAlive(kc, Math.max(8, this.opts.concurrency * 2));
     this.objects = UntypedObjectApi.forKubeConfig(kc);
@@ -258,7 +261,7 @@ export class Applier {
     if (this.opts.dryRun) {
       return {
         result: 'dry-run', bundleDigest: digest, applied: items.map((i) => ({ object: describeObject(i.obj), action: i.decision.action as ObjectResult['action'] })), pruned: computePrune(previousInventory, plan.inventory).map(describeObject), deferred, phaseDurations: durations,
-        previews: items.map((i) => ({ object: describeObject(i.obj), action: i.decision.action as ObjectPreview['action'], ...(i.live ? { live: i.live } : {}), after: i.dry ?? i.live ?? i.desired, unchanged: i.unchanged === true })),
+        ...(this.opts.previews ? { previews: items.map((i) => ({ object: describeObject(i.obj), action: i.decision.action as ObjectPreview['action'], ...(i.live ? { live: i.live } : {}), after: i.dry ?? i.live ?? i.desired, unchanged: i.unchanged === true })) } : {}),
       };
     }
 

@@ -35,7 +35,7 @@ export async function previewPromotion(config: RelayConfig, primary: KubeConfig,
     ? applyOverrides(objects, { target: target.name, overrides: target.overrides, ignoreFields: target.ignoreFields }, { code: 'CONFIG_INVALID' })
     : { objects, applied: [] };
   const client = await configTargetClients(primary)(target);
-  const applier = new Applier(client.kubeConfig, ws.application, { dryRun: true, keepExistingNamespaces: true, targetName: target.name });
+  const applier = new Applier(client.kubeConfig, ws.application, { dryRun: true, previews: true, keepExistingNamespaces: true, targetName: target.name });
   const report = await applier.apply({
     application: ws.application, objects: patched.objects,
     // No bundle exists: a digest no target records, and a sequence above any, so nothing counts as a replay.

@@ -45,7 +45,8 @@ function summary(r: ApplyBundleResult, target: string): string {
   for (const a of report.applied) counts.set(a.action, (counts.get(a.action) ?? 0) + 1);
   const parts = [...counts].map(([k, v]) => `${v} ${k}`).join(', ') || 'no objects';
   const seq = r.sequenceCheck === 'reapply' ? `sequence ${verified.index.sequence} (re-apply of the completed bundle)` : `sequence ${verified.index.sequence}`;
-  return `${report.result} ${report.bundleDigest} on ${target}: ${parts}; pruned ${report.pruned.length}; ${seq}; signed by ${verified.keyNames.join(', ')}`;
+  const overrides = verified.differences ? `; overrides ${verified.differences.digest.slice(0, 19)} (${verified.differences.applied.map((a) => a.name).join(', ') || 'ignoreFields only'})` : '';
+  return `${report.result} ${report.bundleDigest} on ${target}: ${parts}; pruned ${report.pruned.length}; ${seq}; signed by ${verified.keyNames.join(', ')}${overrides}`;
 }
 
 export function registerApply(program: Command): void {
@@ -86,7 +87,7 @@ export function registerApply(program: Command): void {
           onProgress: opts.json ? undefined : (event, fields) => process.stderr.write(`${event}${fields ? ' ' + JSON.stringify(fields) : ''}\n`),
         });
         if (opts.json) {
-          process.stdout.write(JSON.stringify({ target: target.name, digest: result.report.bundleDigest, sequence: result.verified.index.sequence, sequenceCheck: result.sequenceCheck, keyIds: result.verified.keyIds, ...result.report }) + '\n');
+          process.stdout.write(JSON.stringify({ target: target.name, digest: result.report.bundleDigest, sequence: result.verified.index.sequence, sequenceCheck: result.sequenceCheck, keyIds: result.verified.keyIds, ...(result.verified.differences ? { overrides: result.verified.differences } : {}), ...result.report }) + '\n');
         } else {
           process.stdout.write(summary(result, target.name) + '\n');
         }

@@ -179,7 +179,8 @@ export function verifySummary(v: VerifiedBundle): string {
     : `sequence ${v.index.sequence} NOT checked (no --state given)`;
   const target = v.targetCheck === 'passed' ? `target ${shown(v.target)} allowed` : 'target NOT checked (no --target given)';
   const scope = v.scopeCheck === 'passed' ? 'every object in scope' : 'scope NOT checked (--key has no policy scope)';
-  return `verified ${formatDigest(v.digest)} ${shown(v.index.application)} signed by ${signers}, threshold ${v.keyIds.length}/${v.threshold}; ${target}; ${seq}; ${scope}; expires ${v.index.expiresAt}`;
+  const overrides = v.differences ? `; target's signed overrides ${v.differences.digest.slice(0, 19)} applied (${v.differences.applied.map((a) => `${shown(a.name)}: ${a.objects.length} object${a.objects.length === 1 ? '' : 's'}`).join(', ') || 'ignoreFields only'})` : '';
+  return `verified ${formatDigest(v.digest)} ${shown(v.index.application)} signed by ${signers}, threshold ${v.keyIds.length}/${v.threshold}; ${target}; ${seq}; ${scope}${overrides}; expires ${v.index.expiresAt}`;
 }
 
 /** verify, with its outcome also written as CI reports (`--junit`, `--dotenv`) when asked, pass or fail. */
