@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import { writeBundleFile, type KubeObject } from '../../../src/bundle/index.js';
+import { writeBundleFile, type BundleMetaOptions, type KubeObject } from '../../../src/bundle/index.js';
 import { generateSigningKeyPair, keySigner, publicKeyPem } from '../../../src/signing/index.js';
 import { loadTrustPolicy, type TrustPolicy } from '../../../src/policy/index.js';
 import { signBundleFile } from '../../../src/verify/index.js';
@@ -39,10 +39,10 @@ export class Release {
   }
 
   /** Creates and signs a bundle for application `<namespace>/<name>` with the given sequence. */
-  async bundle(namespace: string, name: string, sequence: number, objects: unknown[], revision = String(sequence)): Promise<{ path: string; digest: string }> {
+  async bundle(namespace: string, name: string, sequence: number, objects: unknown[], revision = String(sequence), extra: Partial<BundleMetaOptions> = {}): Promise<{ path: string; digest: string }> {
     const path = join(this.dir, `${name}-${sequence}-${this.n++}.bundle.tar`);
     const created = await writeBundleFile(path, objects, {
-      source: { cluster: 'shanghai', namespace, kind: 'Deployment', name, revision }, sequence, targets: ['shenzhen'],
+      source: { cluster: 'shanghai', namespace, kind: 'Deployment', name, revision }, sequence, targets: ['shenzhen'], ...extra,
     });
     await signBundleFile({ bundlePath: path, signers: [this.signer] });
     return { path, digest: created.digest };
