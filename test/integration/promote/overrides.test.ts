@@ -10,7 +10,7 @@ import { isRelayError } from '../../../src/errors.js';
 import { waitFor } from '../../../src/sandbox/http.js';
 import { keySigner, loadPrivateKey, serializeEnvelope, signBundleDigest } from '../../../src/signing/index.js';
 import { freshNamespace, kubeConfig, sandbox } from '../support/sandbox.js';
-import { runCliInProcess } from '../../unit/cli/run-cli.js';
+import { runCli, runCliInProcess } from '../../unit/cli/run-cli.js';
 import { INSTANCE, RelaySetup, applyPrimary, cleanupDrNamespace, deleteDrNamespaces, drStatus, objects, readLive, waitComplete } from './support.js';
 
 type Workload = KubernetesObject & { spec: { replicas?: number; template: { spec: { containers: { image: string }[] } } } };
@@ -197,6 +197,16 @@ describe('promote: per-target differences on the real sandbox (signed overrides,
     assert.doesNotMatch(out, /Ingress|Service /, 'objects that would not change are not shown');
     assert.doesNotMatch(out, /resourceVersion|managedFields/);
     assert.equal((await readLive('dr', 'apps/v1', 'Deployment', ns, 'shop')).metadata?.resourceVersion, drBefore, 'diff writes nothing');
+    const json = await runCliInProcess('diff', `${ns}/shop`, '--config', setup2.configPath, '--target', 'shenzhen', '--json');
+    const parsed = JSON.parse(json.stdout) as { changed: { object: string; action: string }[]; overrides: { name: string; objects: string[] }[] };
+    assert.deepEqual(parsed.changed.map((c) => c.object).sort(), [`ConfigMap ${ns}/shop-config`, `Deployment ${ns}/shop`]);
+    assert.deepEqual(parsed.overrides.map((o) => [o.name, o.objects]), [['dr-database', [`ConfigMap ${ns}/shop-config`]]]);
+    // A bad override is refused as promote refuses it (the CLI in its own process: the exit code and the error line).
+    const setup3 = new RelaySetup({ targets: [{ ...dr(), overrides: [{ name: 'typo', select: { kind: 'Ingres' }, mergePatch: { a: 1 } }] }] });
+    const bad = await runCli(['diff', `${ns}/shop`, '--config', setup3.configPath, '--target', 'shenzhen']);
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /^error CONFIG_INVALID: target shenzhen: 1 bad override/m);
+    assert.match(bad.stderr, /override "typo": its selector matches no object/);
     process.stdout.write(`      diff output:\n${out.split('\n').map((l) => `        ${l}`).join('\n')}\n`);
   });
 });
