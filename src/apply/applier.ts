@@ -638,7 +638,7 @@ export class Applier {
         // left as they are: the failed bundle was admitted under this scope, so it cannot have changed them.
         // That bundle's own signed overrides for this target, as when it completed.
         const prevDiffs = this.opts.targetName !== undefined ? previous.differences.get(this.opts.targetName)?.differences : undefined;
-        const prevObjects = prevDiffs?.overrides.length ? applyOverrides(previous.objects, prevDiffs, { code: 'PREFLIGHT_FAILED' }).objects : previous.objects;
+        const prevObjects = prevDiffs?.overrides.length ? applyOverrides(previous.objects, prevDiffs, { code: 'PREFLIGHT_FAILED', applicationNamespace: this.status.namespace }).objects : previous.objects;
         const admitted = this.opts.scope ? await this.opts.scope.partition(prevObjects) : { inside: prevObjects, outside: [] };
         if (admitted.outside.length) this.progress('rollback leaves objects outside the scope alone', { objects: admitted.outside.map((v) => v.object) });
         const prevPlan = planApply(admitted.inside);

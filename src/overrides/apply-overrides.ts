@@ -4,6 +4,7 @@ import { RelayError } from '../errors.js';
 import { immutablePointers, valueAt } from './immutable-fields.js';
 import { applyMergePatch } from './merge-patch.js';
 import { describeSelected, selectorMatches } from './select.js';
+import { globMatch } from '../policy/scope-rules.js';
 
 /** One override as applied: what the status and `bundle inspect` show. */
 export interface AppliedOverride {
@@ -16,6 +17,18 @@ export interface AppliedOverride {
 export interface OverrideSetOptions {
   /** CONFIG_INVALID when checking a config on the primary side, PREFLIGHT_FAILED when DR applies a signed bundle. */
   code: 'CONFIG_INVALID' | 'PREFLIGHT_FAILED';
+  /**
+   * The application's namespace. A target's overrides are config-wide (one config promotes many
+   * applications): an override whose `select.namespace` does not match this namespace is meant for
+   * other applications, so matching nothing here is not a mistake. Default: every override is
+   * meant for this application.
+   */
+  applicationNamespace?: string;
+}
+
+/** Whether an override is meant for an application in `namespace` (its namespace selector matches, or it has none). */
+export function overrideIsFor(o: Override, namespace: string | undefined): boolean {
+  return namespace === undefined || o.select?.namespace === undefined || globMatch(o.select.namespace, namespace);
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a === undefined ? null : toCanonicalJson(a)) === JSON.stringify(b === undefined ? null : toCanonicalJson(b));
@@ -48,16 +61,19 @@ export class OverrideSet {
     return current;
   }
 
-  /** Throws every problem at once; returns what was applied. */
+  /** Throws every problem at once; returns what was applied (overrides meant for other applications left out). */
   finish(): AppliedOverride[] {
-    const unmatched = this.applied.filter((a) => a.objects.length === 0).map((a) => `override "${a.name}": its selector matches no object of the bundle`);
+    const ns = this.options.applicationNamespace;
+    const forHere = this.differences.overrides.map((o) => overrideIsFor(o, ns));
+    const where = ns === undefined ? 'the bundle' : `the application (namespace ${ns}); give it a select.namespace if it is meant for applications elsewhere`;
+    const unmatched = this.applied.filter((a, i) => forHere[i] && a.objects.length === 0).map((a) => `override "${a.name}": its selector matches no object of ${where}`);
     const problems = [...this.problems, ...unmatched];
     if (problems.length) {
       const where = `target ${this.differences.target}`;
       const fix = this.options.code === 'CONFIG_INVALID' ? 'fix targets[].overrides in the config' : 'fix targets[].overrides in the config and promote again';
       throw new RelayError(this.options.code, `${where}: ${problems.length} bad override${problems.length === 1 ? '' : 's'}; nothing was written (${fix}):\n  ${problems.slice(0, 20).join('\n  ')}`);
     }
-    return this.applied.map((a) => ({ ...a, objects: [...a.objects] }));
+    return this.applied.filter((a, i) => forHere[i] || a.objects.length > 0).map((a) => ({ ...a, objects: [...a.objects] }));
   }
 
   private patchOne(obj: KubeObject, o: Override, name: string): KubeObject | undefined {

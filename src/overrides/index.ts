@@ -4,7 +4,7 @@
  * never sends (`ignoreFields`, and `spec.replicas` of workloads an HPA scales). Pure: plain objects
  * in and out; the bundle carries the differences (src/bundle/overrides-file.ts), apply reads HPAs.
  */
-export { applyOverrides, OverrideSet, type AppliedOverride, type OverrideSetOptions } from './apply-overrides.js';
+export { applyOverrides, overrideIsFor, OverrideSet, type AppliedOverride, type OverrideSetOptions } from './apply-overrides.js';
 export { applyMergePatch } from './merge-patch.js';
 export { describeSelected, selectorMatches } from './select.js';
 export { immutablePointers, valueAt } from './immutable-fields.js';

@@ -210,7 +210,7 @@ export class Promoter {
       }));
       // A bad override is the config's fault: refuse before signing (and before any DR write), naming it.
       for (const t of this.config.targets) {
-        if (t.overrides.length) applyOverrides(created.objects, { target: t.name, overrides: t.overrides, ignoreFields: t.ignoreFields }, { code: 'CONFIG_INVALID' });
+        if (t.overrides.length) applyOverrides(created.objects, { target: t.name, overrides: t.overrides, ignoreFields: t.ignoreFields }, { code: 'CONFIG_INVALID', applicationNamespace: ws.ref.namespace });
       }
       const envelope = await timed('sign', ws.application, async () => serializeEnvelope(await signBundleDigest(`${exported.app}-${sequence}.bundle.tar`, created.digest, created.index, await this.signers())));
       signed = { bytes: created.bytes, digest: created.digest, envelope, index: created.index };

@@ -32,7 +32,7 @@ export async function previewPromotion(config: RelayConfig, primary: KubeConfig,
   const exported = await exporter.export(ws.live);
   const { objects } = prepareObjects(exported.objects);
   const patched = target.overrides.length
-    ? applyOverrides(objects, { target: target.name, overrides: target.overrides, ignoreFields: target.ignoreFields }, { code: 'CONFIG_INVALID' })
+    ? applyOverrides(objects, { target: target.name, overrides: target.overrides, ignoreFields: target.ignoreFields }, { code: 'CONFIG_INVALID', applicationNamespace: ws.application.split('/')[0]! })
     : { objects, applied: [] };
   const client = await configTargetClients(primary)(target);
   const applier = new Applier(client.kubeConfig, ws.application, { dryRun: true, previews: true, keepExistingNamespaces: true, targetName: target.name });

@@ -99,7 +99,7 @@ class TargetPatcher {
   private bundled: BundledDifferences | undefined;
   private ready = false;
 
-  constructor(private readonly target: string | undefined) {}
+  constructor(private readonly target: string | undefined, private readonly applicationNamespace: string) {}
 
   patch(obj: KubeObject, differences: ReadonlyMap<string, BundledDifferences>): KubeObject {
     if (!this.ready) this.start(differences);
@@ -119,7 +119,7 @@ class TargetPatcher {
     this.ready = true;
     if (this.target === undefined) return;
     this.bundled = differences.get(this.target);
-    if (this.bundled?.differences.overrides.length) this.set = new OverrideSet(this.bundled.differences, { code: 'PREFLIGHT_FAILED' });
+    if (this.bundled?.differences.overrides.length) this.set = new OverrideSet(this.bundled.differences, { code: 'PREFLIGHT_FAILED', applicationNamespace: this.applicationNamespace });
   }
 }
 
@@ -156,7 +156,7 @@ export async function verifyBundleSource(source: ByteSource, totalSize: number |
   // Without loaded objects, judge each manifest as it streams by and drop it.
   const streamed = scope && !loadObjects ? scope.check() : undefined;
   // The target's signed overrides patch each object before the scope judges it: an override must not move an object out of scope.
-  const patcher = new TargetPatcher(target);
+  const patcher = new TargetPatcher(target, meta.application.split('/')[0]!);
   const scan = await scanBundle(source, {
     limits: { ...options.limits, maxBundleBytes: options.limits?.maxBundleBytes ?? policy.maxBundleBytes },
     keepManifests: loadObjects,

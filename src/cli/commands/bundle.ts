@@ -124,7 +124,7 @@ async function runCreate(opts: CreateOptions): Promise<void> {
     meta.differences = loadTargetDifferences(opts.overrides);
     // A bad override is refused here, naming it, rather than by every target later.
     const prepared = prepareObjects(objects).objects;
-    for (const d of meta.differences) if (d.overrides.length) applyOverrides(prepared, d, { code: 'CONFIG_INVALID' });
+    for (const d of meta.differences) if (d.overrides.length) applyOverrides(prepared, d, { code: 'CONFIG_INVALID', applicationNamespace: opts.namespace });
   }
   const created = createBundle(objects, meta);
   await writeFileAtomic(opts.out, [created.bytes]);

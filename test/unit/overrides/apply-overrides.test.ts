@@ -118,4 +118,15 @@ describe('overrides: applying a target\'s overrides', () => {
     for (const o of objects()) set.patch(o);
     assert.deepEqual(set.finish(), [{ name: 'overrides[0]', type: 'mergePatch', objects: ['ConfigMap shop/web-config'] }]);
   });
+
+  it('one config, many applications: an override pinned to another namespace is not for this application (no refusal, not recorded)', () => {
+    const { applied } = applyOverrides(objects(), diffs([
+      { name: 'here', select: { namespace: 'shop', kind: 'ConfigMap' }, mergePatch: { data: { a: 'b' } } },
+      { name: 'elsewhere', select: { namespace: 'billing', kind: 'Ingress' }, mergePatch: { spec: {} } },
+      { name: 'glob-elsewhere', select: { namespace: 'bill*' }, mergePatch: { metadata: { labels: { x: 'y' } } } },
+    ]), { code: 'CONFIG_INVALID', applicationNamespace: 'shop' });
+    assert.deepEqual(applied.map((a) => a.name), ['here']);
+    const err = refusal(() => applyOverrides(objects(), diffs([{ name: 'any-ns', select: { kind: 'Ingress' }, mergePatch: { spec: {} } }]), { code: 'CONFIG_INVALID', applicationNamespace: 'shop' }), 'CONFIG_INVALID');
+    assert.match(err.message, /override "any-ns": its selector matches no object of the application \(namespace shop\); give it a select.namespace/);
+  });
 });
