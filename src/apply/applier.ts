@@ -54,6 +54,12 @@ export interface ApplyOptions {
    */
   afterStepApplied?: (objects: KubeObject[], deadline: number) => Promise<void>;
   /**
+   * Gives each object the form it takes in this target, just before it is written (preflight,
+   * apply and rollback alike, so a rollback restores the same form). The promotion uses it for
+   * Argo Rollouts promoted in full (src/promote/dr-rollout.ts). Must be pure. Default: as bundled.
+   */
+  targetForm?: (desired: KubeObject) => KubeObject;
+  /**
    * A Namespace of the bundle that already exists in the target and was not created by rollout-relay
    * is left exactly as it is (Argo CD's CreateNamespace=true: created when missing) instead of being
    * refused as NOT_OWNED. It is never written, adopted or pruned. Default: false.
@@ -183,7 +189,7 @@ function isUnknownKind(err: unknown): boolean {
  * first write a rollback to the last bundle that completed on this target.
  */
 export class Applier {
-  private readonly opts: Required<Omit<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope' | 'targetName'>> & Pick<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope' | 'targetName'>;
+  private readonly opts: Required<Omit<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope' | 'targetName' | 'targetForm'>> & Pick<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope' | 'targetName' | 'targetForm'>;
   /** Workloads HPAs scale (from the preflight), and the fields each apply leaves out. */
   private hpaTargets: ReadonlyMap<string, string> = new Map();
   private leftOut: LeftOutField[] = [];
@@ -206,6 +212,7 @@ export class Applier {
       postChecks: options.postChecks,
       onHookFailure: options.onHookFailure ?? 'rollback',
       afterStepApplied: options.afterStepApplied,
+      targetForm: options.targetForm,
       keepExistingNamespaces: options.keepExistingNamespaces ?? false,
       scope: options.scope,
       priorPhaseDurations: options.priorPhaseDurations ?? {},
@@ -475,11 +482,13 @@ export class Applier {
   }
 
   /**
-   * The object as sent to this target: rollout-relay's annotations added, `ignoreFields` and
-   * HPA-owned `spec.replicas` left out (recorded in `leftOut`), so DR-side owners keep those fields.
+   * The object as sent to this target: rollout-relay's annotations added, in the target's form
+   * (`targetForm`), `ignoreFields` and HPA-owned `spec.replicas` left out (recorded in `leftOut`),
+   * so DR-side owners keep those fields.
    */
   private sendable(obj: KubeObject, ignoreFields: readonly IgnoreField[], leftOut: LeftOutField[]): KubeObject {
-    const r = leaveOutFields(desiredObject(obj, this.application), ignoreFields, this.hpaTargets);
+    const desired = desiredObject(obj, this.application);
+    const r = leaveOutFields(this.opts.targetForm ? this.opts.targetForm(desired) : desired, ignoreFields, this.hpaTargets);
     leftOut.push(...r.leftOut);
     return r.object;
   }

@@ -16,6 +16,7 @@ import { Reflector, backoffDelay, type ListerWatcher } from './reflector.js';
 import { collectionPath, kubeListerWatcher, type CollectionSpec } from './kube-source.js';
 import { PromotionQueue, compareRevisions, type QueueItem } from './work-queue.js';
 import { LeaderElector, kubeLeaseStore } from './leader-election.js';
+import { readStableRevision } from '../plugin/status-source.js';
 import { applicationOf, targetNeeds, workloadRef, type TargetStatus, type WorkloadObject } from './workload.js';
 
 /** The pipeline as the controller uses it (src/promote/pipeline.ts implements it). */
@@ -51,6 +52,8 @@ export interface ControllerOptions {
   shutdownGraceMs?: number;
   /** Tests: replace how a target's status record is read (default: its status ConfigMap). */
   readStatus?: (target: ClusterTarget, application: string) => Promise<StatusRecord | undefined>;
+  /** Tests: replace how primary's stable revision is read when no completion was seen (default: the workload in primary). */
+  readPrimaryStable?: (namespace: string, app: string) => Promise<{ revision: string; podTemplateHash: string } | undefined>;
   /** Tests: replace how a collection is listed and watched. */
   listerWatcher?: <T extends { apiVersion?: string; kind?: string }>(kc: KubeConfig, spec: CollectionSpec, description: string) => ListerWatcher<T>;
 }
@@ -541,28 +544,48 @@ export class Controller {
     const application = `${namespace}/${name}`;
     const w = this.applications.get(application);
     if (!w) return undefined;
-    const done = this.completed.get(application);
+    const stable = await this.primaryStable(application, namespace, name);
     const now = Date.now();
+    /** Seconds behind since this process saw the stable revision complete; null when it did not (a restart). */
+    const lag = (): number | null => (!stable ? 0 : stable.since === undefined ? null : Math.round((now - stable.since) / 100) / 10);
     const targets = await Promise.all(this.opts.targets.map(async (t) => {
       try {
         const rec = await withTimeout(this.readStatus(t, application), 5000);
-        const inSync = !!rec && !!done && rec.state === 'completed' && rec.revision === done.revision;
+        const inSync = !!rec && !!stable && rec.state === 'completed' && rec.revision === stable.revision;
         return {
           target: t.name,
           ...(rec ? statusRecordToJSON(rec) : { hotUpdateStatus: null }),
           inSync,
-          lagSeconds: inSync || !done ? 0 : Math.round((now - done.since) / 100) / 10,
+          lagSeconds: inSync ? 0 : lag(),
         };
       } catch (err) {
-        return { target: t.name, hotUpdateStatus: null, inSync: false, lagSeconds: done ? Math.round((now - done.since) / 100) / 10 : null, error: { code: isRelayError(err) ? err.code : 'CLUSTER_UNREACHABLE', message: errText(err) } };
+        return { target: t.name, hotUpdateStatus: null, inSync: false, lagSeconds: stable ? lag() : null, error: { code: isRelayError(err) ? err.code : 'CLUSTER_UNREACHABLE', message: errText(err) } };
       }
     }));
     return {
       application,
       workload: w,
-      primary: done ? { revision: done.revision, podTemplateHash: done.podTemplateHash, completedSeenAt: new Date(done.since).toISOString() } : null,
+      primary: stable ? { revision: stable.revision, podTemplateHash: stable.podTemplateHash, completedSeenAt: stable.since === undefined ? null : new Date(stable.since).toISOString() } : null,
       targets,
     };
+  }
+
+  /**
+   * Primary's current stable revision of an application: the completion this process saw, else
+   * the workload's stable ReplicaSet as primary has it now. The second matters to the RPO guard:
+   * after a restart while a Rollout is mid-canary or aborted, nothing completes until the guard
+   * passes, so a guard that knew only what it saw complete would block every release for good.
+   * Undefined (never in sync) when primary cannot be read.
+   */
+  private async primaryStable(application: string, namespace: string, name: string): Promise<{ revision: string; podTemplateHash: string; since?: number } | undefined> {
+    const done = this.completed.get(application);
+    if (done) return done;
+    try {
+      return await withTimeout((this.opts.readPrimaryStable ?? ((ns, app) => readStableRevision(this.opts.primary, ns, app)))(namespace, name), 5000);
+    } catch (err) {
+      this.log.warn({ application, err: errText(err) }, 'cannot read the stable revision in primary');
+      return undefined;
+    }
   }
 
   /**

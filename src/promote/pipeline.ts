@@ -26,6 +26,7 @@ import { judgeCompletion } from './completion.js';
 import { nullLogger, type EventRecorder, type Logger, type PromoterDeps, type PromotionObserver, type WorkloadEventTarget } from './deps.js';
 import { KubeEventRecorder, REASON_VERIFICATION_FAILED } from './events.js';
 import { withTargetLock } from './lock.js';
+import { drRolloutForFullPromotion } from './dr-rollout.js';
 import { promoteRolloutsFull } from './rollouts-full.js';
 import { configSigners } from './signers.js';
 import { SourceRecord } from './source-record.js';
@@ -380,7 +381,11 @@ export class Promoter {
       ...(verified.scope ? { scope: verified.scope } : {}),
       priorPhaseDurations: { ...ctx.sharedPhases, ...phases },
       ...(hooks.count > 0 ? { postChecks: () => hooks.run(hookCtx) } : {}),
-      ...(t.rollouts === 'full' ? { afterStepApplied: async (objs) => { await promoteRolloutsFull(drObjects, objs, ctx.deadline); } } : {}),
+      // Promoted in full: DR neither replays the canary nor re-judges it (dr-rollout.ts says why both).
+      ...(t.rollouts === 'full' ? {
+        targetForm: drRolloutForFullPromotion,
+        afterStepApplied: async (objs) => { await promoteRolloutsFull(drObjects, objs, ctx.deadline); },
+      } : {}),
     });
     try {
       const report = await applier.apply({

@@ -18,8 +18,8 @@ export function isRollout(o: KubeObject): boolean {
  * Promotes Argo Rollouts in DR in full (design §4), as `kubectl argo rollouts promote --full` does:
  * a merge patch `{"status":{"promoteFull":true}}` on the status subresource. The flag must be set
  * after the Argo Rollouts controller has seen the new pod template: when it notices a template
- * change it resets `promoteFull`, so an early patch would be lost and the canary steps (pauses,
- * analysis) would replay. Hence: wait until status.observedGeneration reaches the applied
+ * change it resets `promoteFull`, so an early patch would be lost and the canary pauses would
+ * replay (analysis, experiment and plugin steps are left out of the DR copy: dr-rollout.ts). Hence: wait until status.observedGeneration reaches the applied
  * generation, then patch only when the new pod hash is not the stable one yet (a first deploy or
  * an unchanged template has nothing to promote). Returns the names promoted.
  */

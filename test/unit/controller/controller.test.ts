@@ -90,6 +90,8 @@ describe('controller/controller (in-memory API and pipeline double)', () => {
   const kc = new KubeConfig();
   kc.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
 
+  let primaryStable: (namespace: string, app: string) => Promise<{ revision: string; podTemplateHash: string } | undefined>;
+
   function start(targets = ['shenzhen']): Controller {
     promoter = new FakePromoter(dr, targets);
     controller = new Controller({
@@ -98,6 +100,7 @@ describe('controller/controller (in-memory API and pipeline double)', () => {
       listerWatcher: api.listerWatcher,
       readStatus: async (t, application) => dr.get(`${t.name}:${application}`),
       retryInitialMs: 20, retryMaxMs: 40,
+      readPrimaryStable: (ns, app) => primaryStable(ns, app),
     });
     return controller;
   }
@@ -105,6 +108,7 @@ describe('controller/controller (in-memory API and pipeline double)', () => {
   beforeEach(() => {
     api = new FakeApi();
     dr = new Map();
+    primaryStable = async () => undefined;
   });
   afterEach(async () => controller?.stop());
 
@@ -195,5 +199,36 @@ describe('controller/controller (in-memory API and pipeline double)', () => {
     const view = (await c.applicationStatus('shop', 'web')) as { targets: { inSync: boolean; hotUpdateStatus: string }[] };
     assert.deepEqual(view.targets.map((t) => [t.hotUpdateStatus, t.inSync]), [['completed', true]]);
     assert.equal(await c.applicationStatus('shop', 'nope'), undefined);
+  });
+
+  it('the read API after a restart mid-rollout (or after an abort): in sync judged on primary\'s stable ReplicaSet, not "never"', async () => {
+    // Revision 2 aborted in primary: nothing completes, so this process never sees a completion.
+    const aborted = rollout('web', 2);
+    (aborted.status as Record<string, unknown>).stableRS = 'h1';
+    (aborted.status as Record<string, unknown>).abort = true;
+    (aborted.status as Record<string, unknown>).phase = 'Degraded';
+    api.put('rollouts', aborted);
+    const asked: string[] = [];
+    primaryStable = async (ns, app) => {
+      asked.push(`${ns}/${app}`);
+      return { revision: '1', podTemplateHash: 'h1' };
+    };
+    const c = start();
+    await c.start();
+    await until(() => c.readiness().ready, 'ready');
+    type View = { primary: { revision: string; completedSeenAt: string | null } | null; targets: { inSync: boolean; lagSeconds: number | null }[] };
+    dr.set('shenzhen:shop/web', { ...emptyStatus(), state: 'completed', revision: '1', podTemplateHash: 'h1' });
+    const inSync = (await c.applicationStatus('shop', 'web')) as View;
+    assert.deepEqual([inSync.primary, inSync.targets.map((t) => [t.inSync, t.lagSeconds])], [{ revision: '1', podTemplateHash: 'h1', completedSeenAt: null }, [[true, 0]]]);
+    dr.set('shenzhen:shop/web', { ...emptyStatus(), state: 'failed', revision: '1', podTemplateHash: 'h1' });
+    const failed = (await c.applicationStatus('shop', 'web')) as View;
+    assert.deepEqual(failed.targets.map((t) => [t.inSync, t.lagSeconds]), [[false, null]], 'DR failed: not in sync, lag unknown');
+    assert.deepEqual(asked, ['shop/web', 'shop/web']);
+    assert.equal(promoter.calls.length, 0, 'nothing promoted: revision 2 is not complete');
+    // Primary unreadable: never in sync (the guard fails closed).
+    primaryStable = async () => { throw new Error('connection refused'); };
+    dr.set('shenzhen:shop/web', { ...emptyStatus(), state: 'completed', revision: '1', podTemplateHash: 'h1' });
+    const unknown = (await c.applicationStatus('shop', 'web')) as View;
+    assert.deepEqual([unknown.primary, unknown.targets.map((t) => t.inSync)], [null, [false]]);
   });
 });
