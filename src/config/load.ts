@@ -82,6 +82,7 @@ const configSchema = z.strictObject({
     cacheTTL: duration.default('10m'),
     maxDropShare: z.number().min(0).max(1).default(0.2),
     confirmReads: z.number().int().min(1).default(3),
+    stateConfigMap: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be NAMESPACE/NAME').optional(),
   }).optional(),
   github: z.strictObject({
     repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be OWNER/REPO'),
@@ -314,8 +315,21 @@ function build(c: ParsedConfig, ctx: { file: string; baseDir: string; abs: (p: s
         cacheTtlMs: parseDuration(c.plugin.cacheTTL),
         maxDropShare: c.plugin.maxDropShare,
         confirmReads: c.plugin.confirmReads,
+        ...pluginStateConfigMap(c.plugin.stateConfigMap, c.leaderElection?.namespace),
       },
     } : {}),
     ...(c.github ? { github: { repo: c.github.repo, tokenEnv: c.github.tokenEnv, deployments: c.github.deployments } } : {}),
   };
+}
+
+/**
+ * Where the plugin keeps its guard's memory (docs/plugin.md): `plugin.stateConfigMap`, else beside
+ * the leader-election Lease (a replicated controller), else nowhere (one process: in memory).
+ */
+function pluginStateConfigMap(explicit: string | undefined, leaseNamespace: string | undefined): { stateConfigMap?: { namespace: string; name: string } } {
+  if (explicit) {
+    const [namespace, name] = explicit.split('/') as [string, string];
+    return { stateConfigMap: { namespace, name } };
+  }
+  return leaseNamespace ? { stateConfigMap: { namespace: leaseNamespace, name: 'rollout-relay-plugin-state' } } : {};
 }

@@ -76,6 +76,8 @@ export interface RelayConfig {
     maxDropShare: number;
     /** Default: 3. */
     confirmReads: number;
+    /** The ConfigMap in primary that shares the guard's memory across restarts and replicas. Default: `<leaderElection.namespace>/rollout-relay-plugin-state`, none without leader election. */
+    stateConfigMap?: { namespace: string; name: string };
   };
   /** GitHub reporting (design §7). Default: undefined. */
   github?: { repo: string; tokenEnv: string; deployments: boolean };

@@ -35,6 +35,33 @@ interface Remembered {
   pendingDrop?: { remaining: string; reads: number };
 }
 
+/** The guard's memory as JSON (exportState/importState). */
+export interface GuardState {
+  version: 1;
+  answers: ({ key: string } & Remembered)[];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const PARAMETER_STRINGS = ['cluster', 'server', 'namespace', 'application', 'revision', 'commit', 'bundleDigest', 'hotUpdateStatus'] as const;
+
+function parseState(state: unknown): GuardState['answers'] {
+  const bad = (why: string) => new RelayError('MALFORMED', `plugin guard state: ${why}`);
+  if (!isRecord(state) || state.version !== 1 || !Array.isArray(state.answers)) throw bad('not a version 1 state with an answers list');
+  return state.answers.map((a, i) => {
+    if (!isRecord(a) || typeof a.key !== 'string' || typeof a.at !== 'number' || !Array.isArray(a.parameters)) throw bad(`answers[${i}] needs key, at and parameters`);
+    const parameters = a.parameters.map((p) => {
+      if (!isRecord(p) || PARAMETER_STRINGS.some((k) => typeof p[k] !== 'string') || typeof p.sequence !== 'number' || typeof p.inSync !== 'boolean') throw bad(`answers[${i}] has a malformed parameter`);
+      return { ...(p as unknown as PluginParameter), cacheAgeSeconds: 0 };
+    });
+    const pending = a.pendingDrop;
+    if (pending !== undefined && !(isRecord(pending) && typeof pending.remaining === 'string' && typeof pending.reads === 'number')) throw bad(`answers[${i}].pendingDrop is malformed`);
+    return { key: a.key, at: a.at, parameters, ...(pending ? { pendingDrop: { remaining: pending.remaining as string, reads: pending.reads as number } } : {}) };
+  });
+}
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -97,6 +124,25 @@ export class AnswerGuard {
       cacheAgeSeconds,
       servedFromCacheBecause: messageOf(error),
     };
+  }
+
+  /**
+   * What the guard remembers, least recently answered first, as plain JSON: shared through a
+   * ConfigMap (state-store.ts) so a restart or another replica keeps the cache and the drop budget.
+   */
+  exportState(): GuardState {
+    return { version: 1, answers: [...this.answers].map(([key, r]) => ({ key, ...structuredClone(r) })) };
+  }
+
+  /**
+   * Replaces what the guard remembers with a state exportState wrote (here or in another process).
+   * Throws MALFORMED, changing nothing, when the state is not one (e.g. an edited ConfigMap).
+   */
+  importState(state: unknown): void {
+    const answers = parseState(state);
+    this.answers.clear();
+    for (const { key, ...r } of answers) this.answers.set(key, r);
+    while (this.answers.size > this.opts.maxEntries) this.answers.delete(this.answers.keys().next().value!);
   }
 
   private remember(key: string, entry: Remembered): void {

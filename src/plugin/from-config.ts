@@ -5,6 +5,7 @@ import type { RelayConfig } from '../config/types.js';
 import { configTargetClients } from '../promote/targets.js';
 import { readTokenFile } from '../server/auth.js';
 import { AnswerGuard } from './answer-guard.js';
+import { SharedAnswerGuard } from './shared-guard.js';
 import { createPluginHandler, type PluginLog } from './handler.js';
 import { ClusterStatusSource, pluginTarget } from './status-source.js';
 
@@ -29,11 +30,13 @@ export function pluginHandlerFromConfig(config: RelayConfig, primary: KubeConfig
     targets: () => Promise.all(config.targets.map(async (t) => pluginTarget(t.name, (await clientFor(t)).kubeConfig))),
     ...(config.watch.namespaces ? { namespaces: config.watch.namespaces } : {}),
   });
+  const guard = new AnswerGuard({
+    ...(config.plugin ? { cacheTtlMs: config.plugin.cacheTtlMs, maxDropShare: config.plugin.maxDropShare, confirmReads: config.plugin.confirmReads } : {}),
+  });
+  const shared = config.plugin?.stateConfigMap;
   return createPluginHandler({
     token,
-    guard: new AnswerGuard({
-      ...(config.plugin ? { cacheTtlMs: config.plugin.cacheTtlMs, maxDropShare: config.plugin.maxDropShare, confirmReads: config.plugin.confirmReads } : {}),
-    }),
+    guard: shared ? new SharedAnswerGuard(guard, primary, shared, opts.log) : guard,
     read: (filter) => source.read(filter),
     ...(opts.log ? { log: opts.log } : {}),
   });

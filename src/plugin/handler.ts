@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RelayError, type RelayErrorCode } from '../errors.js';
 import { checkBearer } from '../server/auth.js';
-import type { AnswerGuard, ReadResult } from './answer-guard.js';
+import type { ReadResult } from './answer-guard.js';
+import type { AnswerDecider } from './shared-guard.js';
 import { pluginRequestFromJSON, type PluginFilter, type PluginParameter } from './params.js';
 
 /** The path Argo CD's plugin generator POSTs to (`<baseUrl>/api/v1/getparams.execute`). */
@@ -18,7 +19,8 @@ export interface PluginHandlerOptions {
   token: string;
   /** Reads every DR target's status for the filter; throws when any target cannot be read. */
   read: (filter: PluginFilter, signal: AbortSignal) => Promise<PluginParameter[]>;
-  guard: AnswerGuard;
+  /** An AnswerGuard, or a SharedAnswerGuard that keeps its memory in a ConfigMap. */
+  guard: AnswerDecider;
   /** Largest request body accepted. Default: 65536 bytes. */
   maxBodyBytes?: number;
   /** A read slower than this counts as a failed read (cache or 503). Default: 20000 ms (Argo CD waits 30 s). */
@@ -110,7 +112,7 @@ export function createPluginHandler(options: PluginHandlerOptions): (req: Incomi
       }
       const request = pluginRequestFromJSON(json);
       const key = JSON.stringify([request.applicationSetName, request.filter.namespace ?? '', request.filter.application ?? '']);
-      const answer = options.guard.decide(key, await readWithTimeout(options.read, request.filter, readTimeoutMs));
+      const answer = await options.guard.decide(key, await readWithTimeout(options.read, request.filter, readTimeoutMs));
       if (answer.servedFromCacheBecause) {
         log?.warn({ applicationSet: request.applicationSetName, cacheAgeSeconds: answer.cacheAgeSeconds, reason: answer.servedFromCacheBecause }, 'plugin answered from cache');
       }

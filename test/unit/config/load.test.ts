@@ -100,7 +100,10 @@ describe('config/load', () => {
     assert.deepEqual(c.server, { listen: '127.0.0.1:8080', tokenFile: join(c.baseDir, 'notify.token'), statusTokenFile: join(c.baseDir, 'status.token') });
     assert.deepEqual(c.leaderElection, { namespace: 'rollout-relay', leaseName: 'rollout-relay', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
     assert.deepEqual(c.argocd, { namespace: 'gitops' });
-    assert.deepEqual(c.plugin, { listen: '0.0.0.0:8081', tokenFile: join(c.baseDir, 'plugin.token'), cacheTtlMs: 600_000, maxDropShare: 0.2, confirmReads: 3 });
+    assert.deepEqual(c.plugin, {
+      listen: '0.0.0.0:8081', tokenFile: join(c.baseDir, 'plugin.token'), cacheTtlMs: 600_000, maxDropShare: 0.2, confirmReads: 3,
+      stateConfigMap: { namespace: 'rollout-relay', name: 'rollout-relay-plugin-state' }, // beside the Lease
+    });
     assert.deepEqual(c.github, { repo: 'acme/shop', tokenEnv: 'GITHUB_TOKEN', deployments: false });
   });
 
@@ -110,6 +113,13 @@ describe('config/load', () => {
     assert.throws(() => {
       (c.timeouts as { promotionMs: number }).promotionMs = 1;
     }, TypeError);
+  });
+
+  it('plugin.stateConfigMap: explicit NAMESPACE/NAME, else beside the Lease, else none (one process)', () => {
+    assert.deepEqual(load({ ...minimal(), plugin: { tokenFile: 'p', stateConfigMap: 'ops/plugin-memory' } }).plugin?.stateConfigMap, { namespace: 'ops', name: 'plugin-memory' });
+    assert.deepEqual(load({ ...minimal(), plugin: { tokenFile: 'p' }, leaderElection: { namespace: 'relay' } }).plugin?.stateConfigMap, { namespace: 'relay', name: 'rollout-relay-plugin-state' });
+    assert.equal(load({ ...minimal(), plugin: { tokenFile: 'p' } }).plugin?.stateConfigMap, undefined);
+    assert.throws(() => load({ ...minimal(), plugin: { tokenFile: 'p', stateConfigMap: 'no-slash' } }), (e) => isRelayError(e, 'CONFIG_INVALID') && /plugin\.stateConfigMap/.test(e.message));
   });
 
   it('refuses unknown fields at any depth, naming each by path', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { isRelayError } from '../../../src/errors.js';
-import { AnswerGuard } from '../../../src/plugin/answer-guard.js';
+import { AnswerGuard, type GuardState } from '../../../src/plugin/answer-guard.js';
+import { GUARD_STATE_KEY, guardStateData } from '../../../src/plugin/shared-guard.js';
 import type { PluginParameter } from '../../../src/plugin/params.js';
 
 function entry(cluster: string): PluginParameter {
@@ -82,5 +83,38 @@ describe('plugin: answer guard (cache, TTL, drop budget)', () => {
     const g = guard();
     g.decide('k', { ok: true, parameters: clusters('a') });
     assert.equal(g.decide('k', { ok: true, parameters: clusters('a', 'b', 'c', 'd') }).parameters.length, 4);
+  });
+
+  it('exports its memory as JSON another guard imports: cache age and a pending drop carry over (a restart)', () => {
+    const first = guard();
+    first.decide('k', { ok: true, parameters: clusters('a', 'b', 'c') });
+    assert.throws(() => first.decide('k', { ok: true, parameters: clusters('a') }), (e) => isRelayError(e, 'DROP_BUDGET_EXCEEDED'));
+    const stored = JSON.parse(guardStateData(first.exportState())[GUARD_STATE_KEY]!) as unknown;
+    const second = guard();
+    second.importState(stored);
+    now += 30_000;
+    assert.equal(second.decide('k', { ok: false, error: new Error('DR down') }).cacheAgeSeconds, 30, 'the cached answer, with its age');
+    assert.throws(() => second.decide('k', { ok: true, parameters: clusters('a') }), (e) => isRelayError(e, 'DROP_BUDGET_EXCEEDED') && e.message.includes('(2 so far)'));
+    assert.equal(second.decide('k', { ok: true, parameters: clusters('a') }).parameters.length, 1, 'the third agreeing read passes');
+  });
+
+  it('importState refuses what it did not write (MALFORMED) and keeps its memory', () => {
+    const g = guard();
+    g.decide('k', { ok: true, parameters: clusters('a', 'b') });
+    for (const bad of [undefined, {}, { version: 2, answers: [] }, { version: 1, answers: [{ key: 'k', at: 'x', parameters: [] }] }, { version: 1, answers: [{ key: 'k', at: 1, parameters: [{ cluster: 'a' }] }] }]) {
+      assert.throws(() => g.importState(bad), (e) => isRelayError(e, 'MALFORMED'));
+    }
+    assert.throws(() => g.decide('k', { ok: true, parameters: [] }), (e) => isRelayError(e, 'DROP_BUDGET_EXCEEDED'), 'still remembers a and b');
+  });
+
+  it('the stored state fits a ConfigMap: the least recently answered requests are left out first', () => {
+    const g = new AnswerGuard({ now: () => now });
+    const many = Array.from({ length: 400 }, (_, i) => entry(`cluster-${String(i).padStart(3, '0')}-${'x'.repeat(20)}`));
+    for (let k = 0; k < 10; k++) g.decide(`request-${k}`, { ok: true, parameters: many });
+    const data = guardStateData(g.exportState());
+    assert.ok(Buffer.byteLength(data[GUARD_STATE_KEY]!) <= 900 * 1024);
+    const kept = (JSON.parse(data[GUARD_STATE_KEY]!) as GuardState).answers.map((a) => a.key);
+    assert.ok(kept.length > 0 && kept.length < 10, `kept ${kept.length}`);
+    assert.deepEqual(kept, Array.from({ length: 10 }, (_, k) => `request-${k}`).slice(10 - kept.length), 'the newest ones');
   });
 });
