@@ -93,6 +93,8 @@ export interface VerdictInput {
   objectives: { rtoMs: number | null; rpoReleases: number | null };
   rtoSeconds: number | null;
   rpo: { releases: number; seconds: number } | null;
+  /** Why DR was behind, when known (e.g. the last promotion there was rolled back). */
+  rpoWhy?: string;
   /** Whether a cut happened (RTO is judged only then). */
   cut: boolean;
   steps: { name: string; result: 'pass' | 'fail' | 'skipped'; message: string }[];
@@ -109,7 +111,7 @@ export function judge(v: VerdictInput): { verdict: 'pass' | 'fail'; reason: stri
   if (v.interrupted) causes.push(v.interrupted);
   const sla = v.slaMs / 1000;
   if (v.rpo && v.objectives.rpoReleases !== null && v.rpo.releases > v.objectives.rpoReleases) {
-    causes.push(`RPO ${v.rpo.releases} release(s) (DR ${v.rpo.seconds.toFixed(1)} s behind primary) exceeds the objective of ${v.objectives.rpoReleases}`);
+    causes.push(`RPO ${v.rpo.releases} release(s) (DR ${v.rpo.seconds.toFixed(1)} s behind primary) exceeds the objective of ${v.objectives.rpoReleases}${v.rpoWhy ? `: ${v.rpoWhy}` : ''}`);
   }
   if (v.cut && v.rtoSeconds !== null) {
     if (v.rtoSeconds > sla) causes.push(`RTO ${v.rtoSeconds.toFixed(1)} s exceeds the SLA of ${sla} s`);

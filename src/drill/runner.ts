@@ -88,6 +88,7 @@ export class DrillRunner {
   private undoneAt: number | null = null;
   private verifiedAt: number | null = null;
   private rpo: Rpo | null = null;
+  private rpoWhy: string | undefined;
   private interrupted: string | undefined;
   private signers: Promise<string[]> | undefined;
 
@@ -248,9 +249,10 @@ export class DrillRunner {
   }
 
   /** RPO now: the worst over applications and targets (releases first, then seconds). */
-  private async measureRpo(): Promise<{ rpo: Rpo; lines: string[] }> {
+  private async measureRpo(): Promise<{ rpo: Rpo; why: string | undefined; lines: string[] }> {
     const at = this.clock();
     let worst: Rpo = { releases: 0, seconds: 0, behindSince: null };
+    let why: string | undefined;
     const lines: string[] = [];
     for (const app of this.apps) {
       const snap = await this.snapshot(app);
@@ -260,14 +262,18 @@ export class DrillRunner {
         const serving = drServing(status);
         const rpo = computeRpo({ primary: snap.primary, dr: serving, history: snap.history, at });
         const last = snap.record?.targets[t.name];
-        const lastText = last && last.state !== 'completed' ? `; the last promotion there (sequence ${last.sequence}, revision ${last.revision}) ended ${last.state}${last.code ? ` ${last.code}` : ''}` : '';
+        const lastWhy = last && last.state !== 'completed' ? `the last promotion of ${app.application} to ${t.name} (sequence ${last.sequence}, revision ${last.revision}) ended ${last.state}${last.code ? ` ${last.code}` : ''}` : undefined;
+        const lastText = lastWhy ? `; ${lastWhy}` : '';
         lines.push(rpo.releases === 0
           ? `${app.application} on ${t.name}: in sync at revision ${snap.primary.revision}`
           : `${app.application} on ${t.name}: ${rpo.releases} release(s) behind for ${rpo.seconds.toFixed(1)} s (DR serves revision ${serving?.revision || 'none'}, primary ${snap.primary.revision})${lastText}`);
-        if (rpo.releases > worst.releases || (rpo.releases === worst.releases && rpo.seconds > worst.seconds)) worst = rpo;
+        if (rpo.releases > worst.releases || (rpo.releases === worst.releases && rpo.seconds > worst.seconds)) {
+          worst = rpo;
+          why = lastWhy ?? `${app.application} on ${t.name} serves revision ${serving?.revision || 'none'}, primary ${snap.primary.revision}`;
+        }
       }
     }
-    return { rpo: worst, lines };
+    return { rpo: worst, why: worst.releases > 0 ? why : undefined, lines };
   }
 
   // ---- steps ----
@@ -276,6 +282,7 @@ export class DrillRunner {
   private async promoteStep(): Promise<string> {
     const measured = await this.measureRpo();
     this.rpo = measured.rpo;
+    this.rpoWhy = measured.why;
     const lines = [...measured.lines];
     const failures: string[] = [];
     for (const app of this.apps) {
@@ -300,7 +307,11 @@ export class DrillRunner {
 
   /** Snapshots what DR must serve (primary's last bundle), then cuts primary off; the SLA clock starts. */
   private async cutStep(): Promise<string> {
-    if (!this.rpo) this.rpo = (await this.measureRpo()).rpo;
+    if (!this.rpo) {
+      const measured = await this.measureRpo();
+      this.rpo = measured.rpo;
+      this.rpoWhy = measured.why;
+    }
     for (const app of this.apps) {
       const record = (await new SourceRecord(this.deps.primary, app.application).read())?.record;
       app.lastBundle = record?.lastBundle;
@@ -502,7 +513,7 @@ export class DrillRunner {
     const rto = rtoSeconds(this.cutAt, this.verifiedAt);
     const rpo = this.rpo ? { releases: this.rpo.releases, seconds: this.rpo.seconds } : null;
     const { verdict, reason } = judge({
-      slaMs: this.scenario.slaMs, objectives: this.scenario.objectives, rtoSeconds: rto, rpo,
+      slaMs: this.scenario.slaMs, objectives: this.scenario.objectives, rtoSeconds: rto, rpo, ...(this.rpoWhy ? { rpoWhy: this.rpoWhy } : {}),
       cut: this.cutAt !== null, steps: this.steps, ...(this.interrupted ? { interrupted: this.interrupted } : {}),
     });
     return {

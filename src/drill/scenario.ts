@@ -125,7 +125,7 @@ const cutSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('sandbox'), dir: z.string().min(1).default('.sandbox'), context: z.string().min(1).default('primary') }),
   z.strictObject({ type: z.literal('command'), run: argvSchema, undo: argvSchema, timeout: duration.default(DEFAULT_COMMAND_TIMEOUT) }),
   z.strictObject({ type: z.literal('scale-to-zero') }),
-], { error: (iss) => (iss.code === 'invalid_union' ? 'type must be sandbox, command or scale-to-zero' : undefined) });
+], { error: (iss) => (iss.input === undefined ? 'is required: {type: sandbox | command | scale-to-zero, ...}' : iss.code === 'invalid_union' ? 'must be sandbox, command or scale-to-zero' : undefined) });
 
 const scenarioSchema = z.strictObject({
   apiVersion: z.literal(DRILL_API_VERSION, { error: `must be ${DRILL_API_VERSION}` }),

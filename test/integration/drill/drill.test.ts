@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadRelayConfig } from '../../../src/config/load.js';
 import { Promoter } from '../../../src/promote/index.js';
 import { componentRunning } from '../../../src/sandbox/restart.js';
-import { CUT_RECORD } from '../../../src/drill/cuts.js';
+import { CUT_RECORD, recoverSandboxCut } from '../../../src/drill/cuts.js';
 import { kubeConfig, sandbox, suiteNamespace, deleteNamespaceAndWait } from '../support/sandbox.js';
 import { applyPrimary, cleanupDrNamespace, deleteDrNamespaces, drStatus, rolloutApp, waitComplete } from '../promote/support.js';
 import { DrillSetup, runDrill, sandboxHealthy } from './support.js';
@@ -94,7 +94,7 @@ describe('drill: DR failover drills on the real sandbox', function () {
     assert.equal(report.verdict, 'fail');
     assert.equal(report.rpo!.releases, 1);
     assert.ok(report.rpo!.seconds > 0, `seconds behind: ${report.rpo!.seconds}`);
-    assert.match(report.reason, /RPO 1 release\(s\) \(DR [\d.]+ s behind primary\) exceeds the objective of 0/);
+    assert.match(report.reason, /RPO 1 release\(s\) \(DR [\d.]+ s behind primary\) exceeds the objective of 0: the last promotion of .*\/checkout to shenzhen \(sequence \d+, revision 2\) ended rolled-back ROLLED_BACK/);
     const promote = report.steps.find((s) => s.name === 'promote')!;
     assert.match(promote.message, /1 release\(s\) behind .*DR serves revision 1, primary 2.*ended rolled-back ROLLED_BACK/);
     // The promote step brought DR up to date: after the cut DR serves release 2 (RTO measured).
@@ -132,5 +132,32 @@ describe('drill: DR failover drills on the real sandbox', function () {
     const again = await runDrill(setup.scenario('after-sigint', { applications: [`${ns}/checkout`] }), reports('again'));
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.report!.verdict, 'pass', again.report!.reason);
+  });
+  it('a drill killed with SIGKILL while primary is cut off leaves a cut record; the next drill undoes that cut first and passes', async () => {
+    const port = await closedPort();
+    const slow = setup.config('relay-slow-hook-2.yaml', { hooks: [{ name: 'errors', type: 'prometheus', url: `http://127.0.0.1:${port}`, query: 'vector(0)', pass: '< 1', timeout: '90s' }] });
+    let killed = false;
+    try {
+      const r = await runDrill(setup.scenario('killed', { applications: [`${ns}/checkout`] }, slow), reports('killed'), {
+        onStderr: (text, child) => {
+          if (killed || !/primary is cut off/.test(text)) return;
+          killed = true;
+          child.kill('SIGKILL');
+        },
+      });
+      assert.ok(killed, `the drill never cut primary off:\n${r.stderr}`);
+      assert.equal(r.report, undefined);
+      // Nothing undid the cut: primary's API server is down and the record says how to bring it back.
+      assert.equal(componentRunning(sandbox().dir, 'primary', 'kube-apiserver'), false);
+      assert.ok(existsSync(join(sandbox().dir, CUT_RECORD)));
+
+      const next = await runDrill(setup.scenario('after-kill', { applications: [`${ns}/checkout`] }), reports('after-kill'));
+      assert.match(next.stderr, /undoing the cut an interrupted drill left in .* \(primary kube-apiserver stopped at /);
+      assert.equal(next.code, 0, next.stderr);
+      assert.equal(next.report!.verdict, 'pass', next.report!.reason);
+    } finally {
+      // Whatever happened above, the shared sandbox's primary must be back for the next tests.
+      await recoverSandboxCut(sandbox().dir, () => undefined);
+    }
   });
 });

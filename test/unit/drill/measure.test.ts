@@ -61,6 +61,7 @@ describe('drill RPO/RTO arithmetic', () => {
     const stale = judge({ slaMs: 100_000, objectives: { rtoMs: null, rpoReleases: 0 }, rtoSeconds: 1.2, rpo: { releases: 1, seconds: 42.1 }, cut: true, steps });
     assert.equal(stale.verdict, 'fail');
     assert.match(stale.reason, /RPO 1 release\(s\) \(DR 42\.1 s behind primary\) exceeds the objective of 0/);
+    assert.match(judge({ slaMs: 100_000, objectives: { rtoMs: null, rpoReleases: 0 }, rtoSeconds: 1, rpo: { releases: 1, seconds: 5 }, rpoWhy: 'the last promotion ended rolled-back', cut: true, steps }).reason, /exceeds the objective of 0: the last promotion ended rolled-back$/);
     assert.match(judge({ slaMs: 10_000, objectives: { rtoMs: null, rpoReleases: null }, rtoSeconds: 12, rpo: null, cut: true, steps }).reason, /RTO 12\.0 s exceeds the SLA of 10 s/);
     assert.match(judge({ slaMs: 100_000, objectives: { rtoMs: 5_000, rpoReleases: null }, rtoSeconds: 6, rpo: null, cut: true, steps }).reason, /exceeds the objective of 5 s/);
     const failed = judge({ slaMs: 100_000, objectives: { rtoMs: null, rpoReleases: null }, rtoSeconds: null, rpo: null, cut: true, steps: [{ name: 'verify-dr', result: 'fail', message: 'shenzhen is rolled-back\nmore' }], interrupted: 'interrupted: SIGINT' });

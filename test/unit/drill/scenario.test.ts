@@ -59,7 +59,8 @@ describe('drill scenario', () => {
   });
 
   it('refuses an unknown cut type, kind, step and schedule by name', () => {
-    assert.match(refused({ ...base, cut: { type: 'pull-the-plug' } }), /cut\.type: /);
+    assert.match(refused({ ...base, cut: { type: 'pull-the-plug' } }), /cut\.type: must be sandbox, command or scale-to-zero/);
+    assert.match(refused({ ...base, cut: undefined }), /cut: is required/);
     assert.match(refused({ ...base, kind: 'Drill' }), /kind: must be DrillScenario/);
     assert.match(refused({ ...base, steps: ['promote', 'reboot'] }), /steps\[1\]: must be one of promote, cut-primary, verify-dr, failback/);
     assert.match(refused({ ...base, schedule: 'every monday' }), /schedule: must be a cron schedule/);
