@@ -15,6 +15,7 @@ import type { IgnoreField } from '../bundle/overrides-file.js';
 import { applyOverrides } from '../overrides/apply-overrides.js';
 import { hpaScaleTargets, leaveOutFields, type LeftOutField } from '../overrides/ignore-fields.js';
 import type { OverridesRecord } from '../status/model.js';
+import { timePhase } from '../phase-timer.js';
 import {
   computePrune, decideOwnership, describeObject, desiredObject, entryOf, mapBounded, planApply, unionInventory, untouchedSince,
   type ApplyPlan, type LiveObjectInfo, type OwnershipDecision,
@@ -234,14 +235,7 @@ export class Applier {
   async apply(input: ApplyInput): Promise<ApplyReport> {
     if (input.application !== this.application) throw new RelayError('USAGE', `bundle is for application ${input.application}, the applier for ${this.application}`);
     const durations: Record<string, number> = { ...this.opts.priorPhaseDurations };
-    const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
-      const t = performance.now();
-      try {
-        return await fn();
-      } finally {
-        durations[phase] = Math.round(performance.now() - t);
-      }
-    };
+    const timed = <T>(phase: string, fn: () => Promise<T>): Promise<T> => timePhase(durations, phase, fn);
     const digest = formatDigest(input.digest);
     const keptChunks = input.bytes ? compressBundle(input.bytes) : undefined; // TOO_LARGE before any write
     const plan = planApply(input.objects);

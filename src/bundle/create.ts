@@ -221,3 +221,13 @@ export function parseDuration(text: string): number {
   }
   return total;
 }
+
+/** Whether `parseDuration` takes `text` (for schema refinements). */
+export function isDuration(text: string): boolean {
+  try {
+    parseDuration(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

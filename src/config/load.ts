@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseDuration } from '../bundle/create.js';
+import { isDuration, parseDuration } from '../bundle/create.js';
 import { ignoreFieldSchema, MAX_OVERRIDES, overrideName, overrideSchema, overridesPath } from '../bundle/overrides-file.js';
 import { RelayError } from '../errors.js';
 import { createHookRunner } from '../hooks/index.js';
@@ -20,15 +20,6 @@ export const DEFAULT_PROMOTION_TIMEOUT = '100s';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const NS_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
-function isDuration(s: string): boolean {
-  try {
-    parseDuration(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const text = z.string().min(1, 'must not be empty');
 const duration = z.string().refine(isDuration, 'must be a duration like 100s, 10m or 1h30m');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseDuration } from '../bundle/create.js';
+import { isDuration, parseDuration } from '../bundle/create.js';
 import { RelayError } from '../errors.js';
 
 /**
@@ -49,15 +49,6 @@ export interface DrillScenario {
 const WORKLOAD = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)$/;
 /** Five cron fields (minute hour day month weekday) or a @macro, as a Kubernetes CronJob takes them. */
 const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
-
-function isDuration(s: string): boolean {
-  try {
-    parseDuration(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const duration = z.string().refine(isDuration, 'must be a duration like 100s, 10m or 1h30m');
 

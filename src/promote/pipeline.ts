@@ -29,6 +29,7 @@ import { withTargetLock } from './lock.js';
 import { drRolloutForFullPromotion } from './dr-rollout.js';
 import { promoteRolloutsFull } from './rollouts-full.js';
 import { configSigners } from './signers.js';
+import { timePhase } from '../phase-timer.js';
 import { SourceRecord } from './source-record.js';
 import { configTargetClients } from './targets.js';
 import type { CompletedRevision, PromotionResult, TargetOutcome, WorkloadRef } from './types.js';
@@ -153,16 +154,8 @@ export class Promoter {
     const startedAt = this.clock();
     const deadline = opts.deadline ?? startedAt + this.config.timeouts.promotionMs;
     const phases: Record<string, number> = {};
-    const timed = async <T>(phase: string, application: string, fn: () => Promise<T>): Promise<T> => {
-      const t = performance.now();
-      try {
-        return await fn();
-      } finally {
-        const ms = Math.round(performance.now() - t);
-        phases[phase] = ms;
-        this.safe(() => this.observer.onPhase?.(phase, ms, { application }));
-      }
-    };
+    const timed = <T>(phase: string, application: string, fn: () => Promise<T>): Promise<T> =>
+      timePhase(phases, phase, fn, (p, ms) => this.safe(() => this.observer.onPhase?.(p, ms, { application })));
 
     const ws = await this.readWorkload(req.workload);
     const log = this.log;
@@ -326,15 +319,8 @@ export class Promoter {
   }
 
   private async runTarget(t: TargetConfig, ctx: TargetContext, phases: Record<string, number>): Promise<TargetRun> {
-    const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
-      const s = performance.now();
-      try {
-        return await fn();
-      } finally {
-        phases[phase] = Math.round(performance.now() - s);
-        this.safe(() => this.observer.onPhase?.(phase, phases[phase]!, { application: ctx.application, target: t.name }));
-      }
-    };
+    const timed = <T>(phase: string, fn: () => Promise<T>): Promise<T> =>
+      timePhase(phases, phase, fn, (p, ms) => this.safe(() => this.observer.onPhase?.(p, ms, { application: ctx.application, target: t.name })));
     const client = await this.targetClient(t);
     const kc = client.kubeConfig;
     const status = new StatusWriter(kc, ctx.application);
