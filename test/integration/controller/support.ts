@@ -14,7 +14,9 @@ import { Reflector } from '../../../src/controller/reflector.js';
 import { kubeListerWatcher } from '../../../src/controller/kube-source.js';
 import { statusFromData, type StatusRecord } from '../../../src/status/model.js';
 import { kubeConfig, sandbox } from '../support/sandbox.js';
-import { RelaySetup, drStatus, readLive } from '../promote/support.js';
+import { RelaySetup, drStatus } from '../promote/support.js';
+
+export { drVersions } from '../promote/support.js';
 
 export const SELECTOR_LABEL = 'rollout-relay.io/promote';
 
@@ -215,13 +217,6 @@ export async function post(url: string, body: unknown, token?: string): Promise<
   const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
   await res.text();
   return res.status;
-}
-
-/** resourceVersions of the DR Rollout, ConfigMap and Service of `app`: unchanged means nothing was written. */
-export async function drVersions(ns: string, app: string): Promise<(string | undefined)[]> {
-  return Promise.all([
-    readLive('dr', 'argoproj.io/v1alpha1', 'Rollout', ns, app), readLive('dr', 'v1', 'ConfigMap', ns, `${app}-config`), readLive('dr', 'v1', 'Service', ns, app),
-  ].map(async (p) => (await p).metadata?.resourceVersion));
 }
 
 /** True once DR records `application` completed at `podTemplateHash`. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { runCli } from '../../unit/cli/run-cli.js';
 import { freshNamespace, kubeConfig } from '../support/sandbox.js';
 import { SourceRecord } from '../../../src/promote/index.js';
@@ -10,7 +10,8 @@ import { createBundle, writeBundleFile } from '../../../src/bundle/index.js';
 import { keySigner, loadPrivateKey } from '../../../src/signing/index.js';
 import { signBundleFile } from '../../../src/verify/index.js';
 import {
-  INSTANCE, RelaySetup, applyPrimary, argoApplication, cleanupDrNamespace, deleteDrNamespaces, deploymentApp, drStatus, objects, readLive, rolloutApp, waitComplete,
+  INSTANCE, RelaySetup, applyPrimary, argoApplication, cleanupDrNamespace, deleteDrNamespaces, deploymentApp, drStatus, drVersions, objects, readLive, rolloutApp,
+  verificationFailedEvent, waitComplete,
 } from './support.js';
 import type { PromotionResult } from '../../../src/promote/types.js';
 
@@ -30,6 +31,30 @@ async function promoteCli(setup: RelaySetup, workload: string, ...flags: string[
 /** The same pipeline in this process (the CLI costs seconds of start-up per call on a busy machine). */
 async function promoteHere(setup: RelaySetup, kind: 'Rollout' | 'Deployment', ns: string, name: string): Promise<PromotionResult> {
   return setup.promoter().promote({ workload: { kind, namespace: ns, name } });
+}
+
+/**
+ * A `promote --wait` refused in verification with `code`: exit 1, the target paused, a Warning
+ * Event on the Rollout, the DR status paused with sequence and digest untouched, DR objects untouched.
+ */
+async function assertPausedUntouched(
+  refused: Awaited<ReturnType<typeof promoteCli>>, code: string, ns: string,
+  before: Awaited<ReturnType<typeof drStatus>>, versionsBefore: (string | undefined)[],
+): Promise<void> {
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`^error ${code}: `, 'm'));
+  assert.equal(refused.result!.targets[0]!.state, 'paused');
+  assert.equal(refused.result!.targets[0]!.code, code);
+  const warning = await verificationFailedEvent(ns, 'web');
+  assert.ok(warning, 'a DRVerificationFailed Event on the Rollout');
+  assert.equal(warning.type, 'Warning');
+  assert.match(warning.message ?? '', new RegExp(code));
+  const paused = await drStatus(`${ns}/web`);
+  assert.equal(paused?.state, 'paused');
+  assert.match(paused?.message ?? '', new RegExp(code));
+  assert.equal(paused?.sequence, before?.sequence, 'sequence untouched');
+  assert.equal(paused?.bundleDigest, before?.bundleDigest, 'digest untouched');
+  assert.deepEqual(await drVersions(ns, 'web'), versionsBefore, 'DR objects untouched');
 }
 
 describe('promote: the pipeline on the real sandbox', function () {
@@ -109,36 +134,19 @@ describe('promote: the pipeline on the real sandbox', function () {
     const first = await promoteHere(setup, 'Rollout', ns, 'web');
     assert.equal(first.targets[0]!.state, 'completed', first.targets[0]!.message);
     const before = await drStatus(`${ns}/web`);
-    const drVersions = async () => Promise.all([
-      readLive('dr', 'argoproj.io/v1alpha1', 'Rollout', ns, 'web'), readLive('dr', 'v1', 'ConfigMap', ns, 'web-config'), readLive('dr', 'v1', 'Service', ns, 'web'),
-    ].map(async (p) => (await p).metadata?.resourceVersion));
-    const versionsBefore = await drVersions();
+    const versionsBefore = await drVersions(ns, 'web');
 
     setup.trust(false); // the release key is no longer trusted
     await applyPrimary(rolloutApp(ns, 'web', 'registry.example/web:2'));
     const refused = await promoteCli(setup, `${ns}/web`, '--wait');
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^error UNKNOWN_KEY: /m);
-    assert.equal(refused.result!.targets[0]!.state, 'paused');
-    assert.equal(refused.result!.targets[0]!.code, 'UNKNOWN_KEY');
-
-    const events = await kubeConfig('primary').makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns });
-    const warning = events.items.find((e) => e.reason === 'DRVerificationFailed' && e.involvedObject.kind === 'Rollout' && e.involvedObject.name === 'web');
-    assert.ok(warning, 'a DRVerificationFailed Event on the Rollout');
-    assert.equal(warning.type, 'Warning');
-    assert.match(warning.message ?? '', /UNKNOWN_KEY/);
-    const paused = await drStatus(`${ns}/web`);
-    assert.equal(paused?.state, 'paused');
-    assert.equal(paused?.sequence, before?.sequence, 'sequence untouched');
-    assert.equal(paused?.bundleDigest, before?.bundleDigest, 'digest untouched');
-    assert.deepEqual(await drVersions(), versionsBefore, 'DR objects untouched');
+    await assertPausedUntouched(refused, 'UNKNOWN_KEY', ns, before, versionsBefore);
 
     // Paused: no further promotions to that target, even with a good policy, until resume.
     setup.trust(true);
     const still = await promoteHere(setup, 'Rollout', ns, 'web');
     assert.equal(still.targets[0]!.state, 'paused');
     assert.equal(still.targets[0]!.code, 'PAUSED');
-    assert.deepEqual(await drVersions(), versionsBefore);
+    assert.deepEqual(await drVersions(ns, 'web'), versionsBefore);
 
     const resume = await runCli(['resume', `${ns}/web`, '--target', 'shenzhen', '--config', setup.configPath]);
     assert.equal(resume.code, 0, resume.stderr);
@@ -165,31 +173,13 @@ describe('promote: the pipeline on the real sandbox', function () {
       const first = await promoteCli(setup, `${ns}/web`);
       assert.equal(first.code, 0, first.stderr);
       const before = await drStatus(`${ns}/web`);
-      const drVersions = async () => Promise.all([
-        readLive('dr', 'argoproj.io/v1alpha1', 'Rollout', ns, 'web'), readLive('dr', 'v1', 'ConfigMap', ns, 'web-config'), readLive('dr', 'v1', 'Service', ns, 'web'),
-      ].map(async (p) => (await p).metadata?.resourceVersion));
-      const versionsBefore = await drVersions();
+      const versionsBefore = await drVersions(ns, 'web');
       const drClusterRole = () => readLive('dr', `${rbac}/v1`, 'ClusterRole', '', `${ns}-reader`).then(() => true, () => false);
 
       await applyPrimary(rolloutApp(ns, 'web', 'registry.example/web:2', undefined, [clusterRole]));
       const refused = await promoteCli(setup, `${ns}/web`, '--wait');
-      assert.equal(refused.code, 1, refused.stderr);
-      assert.match(refused.stderr, /^error OUT_OF_SCOPE: /m);
-      assert.equal(refused.result!.targets[0]!.state, 'paused');
-      assert.equal(refused.result!.targets[0]!.code, 'OUT_OF_SCOPE');
+      await assertPausedUntouched(refused, 'OUT_OF_SCOPE', ns, before, versionsBefore);
       assert.match(refused.result!.targets[0]!.message, new RegExp(`ClusterRole ${ns}-reader`));
-
-      const events = await kubeConfig('primary').makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns });
-      const warning = events.items.find((e) => e.reason === 'DRVerificationFailed' && e.involvedObject.kind === 'Rollout' && e.involvedObject.name === 'web');
-      assert.ok(warning, 'a DRVerificationFailed Event on the Rollout');
-      assert.equal(warning.type, 'Warning');
-      assert.match(warning.message ?? '', /OUT_OF_SCOPE/);
-      const paused = await drStatus(`${ns}/web`);
-      assert.equal(paused?.state, 'paused');
-      assert.match(paused?.message ?? '', /OUT_OF_SCOPE/);
-      assert.equal(paused?.sequence, before?.sequence, 'sequence untouched');
-      assert.equal(paused?.bundleDigest, before?.bundleDigest, 'digest untouched');
-      assert.deepEqual(await drVersions(), versionsBefore, 'DR objects untouched');
       assert.equal(await drClusterRole(), false, 'the out-of-scope object was not written');
       const src = await new SourceRecord(kubeConfig('primary'), `${ns}/web`).read();
       assert.equal(src?.record.targets.shenzhen?.state, 'paused');
@@ -200,7 +190,7 @@ describe('promote: the pipeline on the real sandbox', function () {
       const still = await promoteCli(setup, `${ns}/web`);
       assert.equal(still.code, 1, still.stderr);
       assert.equal(still.result!.targets[0]!.code, 'PAUSED');
-      assert.deepEqual(await drVersions(), versionsBefore);
+      assert.deepEqual(await drVersions(ns, 'web'), versionsBefore);
 
       const resume = await runCli(['resume', `${ns}/web`, '--target', 'shenzhen', '--config', setup.configPath]);
       assert.equal(resume.code, 0, resume.stderr);

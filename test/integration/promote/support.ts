@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type CoreV1Event, type KubernetesObject } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify } from 'yaml';
 import { generateSigningKeyPair, privateKeyPem, publicKeyPem } from '../../../src/signing/index.js';
 import { serverSideApply } from '../../../src/sandbox/cluster.js';
@@ -160,4 +160,17 @@ export async function argoApplication(argocdNs: string, name: string, revision: 
   const api = objects('primary');
   await api.create({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name, namespace: argocdNs }, spec: { project: 'default' } } as KubernetesObject);
   await api.patchRaw(`/apis/argoproj.io/v1alpha1/namespaces/${argocdNs}/applications/${name}/status`, 'application/merge-patch+json', { status: { sync: { status: 'Synced', revision } } });
+}
+
+/** resourceVersions of the DR Rollout, ConfigMap and Service of `app`: unchanged means nothing was written. */
+export async function drVersions(ns: string, app: string): Promise<(string | undefined)[]> {
+  return Promise.all([
+    readLive('dr', 'argoproj.io/v1alpha1', 'Rollout', ns, app), readLive('dr', 'v1', 'ConfigMap', ns, `${app}-config`), readLive('dr', 'v1', 'Service', ns, app),
+  ].map(async (p) => (await p).metadata?.resourceVersion));
+}
+
+/** The DRVerificationFailed Event a paused promotion leaves on Rollout `ns/name` in primary. */
+export async function verificationFailedEvent(ns: string, name: string): Promise<CoreV1Event | undefined> {
+  const events = await kubeConfig('primary').makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns });
+  return events.items.find((e) => e.reason === 'DRVerificationFailed' && e.involvedObject.kind === 'Rollout' && e.involvedObject.name === name);
 }
