@@ -4,7 +4,7 @@ import { freshNamespace, kubeConfig, sandbox, setSandbox } from '../support/sand
 import { applyPrimary, cleanupDrNamespace, deleteDrNamespaces, drStatus, objects, readLive, rolloutApp, waitComplete } from '../promote/support.js';
 import { restartComponent } from '../../../src/sandbox/restart.js';
 import { readState } from '../../../src/sandbox/index.js';
-import { ControllerProcess, ControllerSetup, InProcessController, StatusHistory, drCompleted, drVersions, post, selected, until } from './support.js';
+import { ControllerProcess, ControllerSetup, InProcessController, StatusHistory, drCompleted, drVersions, holdDrScheduling, post, selected, until } from './support.js';
 
 describe('controller: high availability and resilience on the real sandbox', function () {
   this.timeout(400_000);
@@ -28,15 +28,24 @@ describe('controller: high availability and resilience on the real sandbox', fun
       await until('replica-b is up and sees the leader', () => b.identity && b.logged('leader observed').some((l) => l.leader === a.identity), 60_000);
       assert.equal(b.logged('leading: promoting from now on').length, 0, 'only one leader');
 
+      let h2 = '';
+      let rev2 = '';
+      let killedAt = 0;
       const history = new StatusHistory(ns, 'shop');
-      await applyPrimary(selected(rolloutApp(ns, 'shop', 'registry.example/shop:2')));
-      const h2 = await waitComplete('Rollout', ns, 'shop', 'registry.example/shop:2');
-      const rev2 = (await readLive<{ metadata: { annotations: Record<string, string> } }>('primary', 'argoproj.io/v1alpha1', 'Rollout', ns, 'shop')).metadata.annotations['rollout.argoproj.io/revision']!;
-      // Mid-promotion: the leader has written `applying` for revision 2 to DR and waits for health.
-      await until('the leader applying revision 2', () => history.records.some((r) => r.revision === rev2 && r.state === 'applying'), 60_000, 20);
-      const killedAt = Date.now();
-      a.kill('SIGKILL');
-      await a.exited;
+      // Revision 2 cannot become healthy in DR until released, so the leader is certainly mid-promotion when killed.
+      const release = await holdDrScheduling();
+      try {
+        await applyPrimary(selected(rolloutApp(ns, 'shop', 'registry.example/shop:2')));
+        h2 = await waitComplete('Rollout', ns, 'shop', 'registry.example/shop:2');
+        rev2 = (await readLive<{ metadata: { annotations: Record<string, string> } }>('primary', 'argoproj.io/v1alpha1', 'Rollout', ns, 'shop')).metadata.annotations['rollout.argoproj.io/revision']!;
+        // Mid-promotion: the leader has written `applying` for revision 2 to DR and waits for health.
+        await until('the leader applying revision 2', () => history.records.some((r) => r.revision === rev2 && r.state === 'applying'), 60_000, 20);
+        killedAt = Date.now();
+        a.kill('SIGKILL');
+        await a.exited;
+      } finally {
+        await release();
+      }
       const lost = history.last!;
       assert.notEqual(lost.state, 'completed', 'killed before completion');
 

@@ -5,7 +5,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { loadRelayConfig } from '../../../src/config/load.js';
 import { startController, type RunningController } from '../../../src/controller/run.js';
@@ -223,4 +223,20 @@ export async function post(url: string, body: unknown, token?: string): Promise<
 export async function drCompleted(application: string, podTemplateHash: string): Promise<boolean> {
   const st = await drStatus(application).catch(() => undefined);
   return st?.state === 'completed' && st.podTemplateHash === podTemplateHash;
+}
+
+/**
+ * Cordons every DR node, so no new pod in DR can be scheduled and no new revision there becomes
+ * healthy: a promotion then stays in `applying` for as long as the test needs, however fast the
+ * machine. Returns the release (uncordon), which lets the pending pods schedule at once.
+ */
+export async function holdDrScheduling(): Promise<() => Promise<void>> {
+  const core = kubeConfig('dr').makeApiClient(CoreV1Api);
+  const nodes = (await core.listNode()).items.map((n) => n.metadata!.name!);
+  const cordon = (unschedulable: boolean) => Promise.all(nodes.map((name) =>
+    core.patchNode({ name, body: { spec: { unschedulable } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))));
+  await cordon(true);
+  return async () => {
+    await cordon(false);
+  };
 }
