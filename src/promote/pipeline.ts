@@ -345,6 +345,8 @@ export class Promoter {
         state: 'completed', revision: ctx.revision, bundleDigest: formatDigest(verified.digest), sourceCluster: verified.index.source.cluster,
         startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), commit: ctx.commit ?? '', podTemplateHash: ctx.podTemplateHash,
         message: `gate mode: bundle verified (signed by ${verified.keyNames.join(', ')}); the DR Application applies commit ${ctx.commit ?? 'unknown'}`, phaseDurations: { ...phases },
+        // The signed overrides the DR Application is expected to carry for this target (nothing is applied here).
+        ...(verified.differences ? { overrides: { digest: verified.differences.digest, applied: verified.differences.applied, leftOut: [] } } : {}),
       });
       return { state: 'completed', message: 'verified (gate mode: not applied by rollout-relay)' };
     }

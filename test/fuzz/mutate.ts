@@ -34,7 +34,14 @@ export interface FuzzResult {
  */
 export async function fuzzSingleByte(seed: number, count: number): Promise<FuzzResult> {
   const rand = prng(seed);
-  const { bundle, envelope } = await signedSample(['test-ecdsa', 'test-ed25519']);
+  // With a signed overrides file for the target, so mutations also reach the overrides reader and patcher.
+  const { bundle, envelope } = await signedSample(['test-ecdsa', 'test-ed25519'], {
+    differences: [{
+      target: 'shenzhen',
+      overrides: [{ name: 'db', select: { kind: 'ConfigMap' }, mergePatch: { data: { db: 'dr' } } }, { select: { kind: 'Deployment' }, jsonPatch: [{ op: 'replace', path: '/spec/replicas', value: 1 }] }],
+      ignoreFields: [{ group: 'apps', kind: 'Deployment', pointers: ['/spec/replicas'] }],
+    }],
+  });
   const policy = testPolicy(['test-ecdsa', 'test-ed25519'], 2);
   const env = Buffer.from(envelope, 'utf8');
   // The unmutated pair must verify, or the run proves nothing.
