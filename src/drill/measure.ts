@@ -88,6 +88,11 @@ export function rtoSeconds(cutAt: number | null, verifiedAt: number | null): num
   return Math.max(0, verifiedAt - cutAt) / 1000;
 }
 
+/** Seconds for people: two decimals below 10 s (an RTO of 0.05 s is not "0.0 s"), one above. */
+export function secondsText(s: number): string {
+  return s < 10 ? String(Number(s.toFixed(2))) : s.toFixed(1);
+}
+
 export interface VerdictInput {
   slaMs: number;
   objectives: { rtoMs: number | null; rpoReleases: number | null };
@@ -111,16 +116,16 @@ export function judge(v: VerdictInput): { verdict: 'pass' | 'fail'; reason: stri
   if (v.interrupted) causes.push(v.interrupted);
   const sla = v.slaMs / 1000;
   if (v.rpo && v.objectives.rpoReleases !== null && v.rpo.releases > v.objectives.rpoReleases) {
-    causes.push(`RPO ${v.rpo.releases} release(s) (DR ${v.rpo.seconds.toFixed(1)} s behind primary) exceeds the objective of ${v.objectives.rpoReleases}${v.rpoWhy ? `: ${v.rpoWhy}` : ''}`);
+    causes.push(`RPO ${v.rpo.releases} release(s) (DR ${secondsText(v.rpo.seconds)} s behind primary) exceeds the objective of ${v.objectives.rpoReleases}${v.rpoWhy ? `: ${v.rpoWhy}` : ''}`);
   }
   if (v.cut && v.rtoSeconds !== null) {
-    if (v.rtoSeconds > sla) causes.push(`RTO ${v.rtoSeconds.toFixed(1)} s exceeds the SLA of ${sla} s`);
-    else if (v.objectives.rtoMs !== null && v.rtoSeconds > v.objectives.rtoMs / 1000) causes.push(`RTO ${v.rtoSeconds.toFixed(1)} s exceeds the objective of ${v.objectives.rtoMs / 1000} s`);
+    if (v.rtoSeconds > sla) causes.push(`RTO ${secondsText(v.rtoSeconds)} s exceeds the SLA of ${sla} s`);
+    else if (v.objectives.rtoMs !== null && v.rtoSeconds > v.objectives.rtoMs / 1000) causes.push(`RTO ${secondsText(v.rtoSeconds)} s exceeds the objective of ${v.objectives.rtoMs / 1000} s`);
   }
   for (const s of v.steps.filter((x) => x.result === 'fail')) causes.push(`${s.name} failed: ${s.message.split('\n')[0]}`);
   if (causes.length) return { verdict: 'fail', reason: causes.join('; ') };
   const parts = [
-    v.rtoSeconds !== null ? `RTO ${v.rtoSeconds.toFixed(1)} s within the ${sla} s SLA` : undefined,
+    v.rtoSeconds !== null ? `RTO ${secondsText(v.rtoSeconds)} s within the ${sla} s SLA` : undefined,
     v.rpo ? `RPO ${v.rpo.releases} release(s)` : undefined,
   ].filter((x) => x !== undefined);
   return { verdict: 'pass', reason: `every step passed${parts.length ? `; ${parts.join(', ')}` : ''}` };

@@ -6,6 +6,8 @@ export interface DrillProgress {
   stepFinished(name: string, result: 'pass' | 'fail' | 'skipped', seconds: number, message: string): void;
   /** The cut is in effect: the SLA clock starts. */
   cutAt(epochMs: number): void;
+  /** DR was verified after the cut: the SLA clock stops at the RTO. */
+  verifiedAt?(epochMs: number): void;
   note(line: string): void;
   /** Stops redrawing (and leaves the last frame on screen). */
   close(): void;
@@ -20,6 +22,8 @@ export interface ProgressOptions {
   clock?: () => number;
   /** Redraw interval on a terminal. Default: 250 ms. */
   intervalMs?: number;
+  /** Terminal width: longer lines are cut so a redraw never miscounts wrapped lines. Default: 100. */
+  columns?: number;
 }
 
 const MARK = { pass: '✓', fail: '✗', skipped: '-', running: '…', waiting: ' ' } as const;
@@ -28,6 +32,7 @@ const MARK = { pass: '✓', fail: '✗', skipped: '-', running: '…', waiting: 
 export class PlainProgress implements DrillProgress {
   private readonly clock: () => number;
   private readonly t0: number;
+  private cut: number | undefined;
 
   constructor(private readonly opts: ProgressOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -46,8 +51,13 @@ export class PlainProgress implements DrillProgress {
     this.line(`${name}: ${result} in ${seconds.toFixed(1)} s${message ? `: ${shown(message.split('\n')[0]!)}` : ''}`);
   }
 
-  cutAt(): void {
+  cutAt(epochMs: number): void {
+    this.cut = epochMs;
     this.line(`primary is cut off; SLA ${this.opts.slaMs / 1000} s starts now`);
+  }
+
+  verifiedAt(epochMs: number): void {
+    if (this.cut !== undefined) this.line(`DR verified ${((epochMs - this.cut) / 1000).toFixed(2)} s after the cut (RTO)`);
   }
 
   note(line: string): void {
@@ -65,6 +75,7 @@ export class TerminalProgress implements DrillProgress {
   private readonly clock: () => number;
   private readonly state = new Map<string, { mark: keyof typeof MARK; started?: number; seconds?: number; message?: string }>();
   private cut: number | undefined;
+  private verified: number | undefined;
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -86,14 +97,17 @@ export class TerminalProgress implements DrillProgress {
       return `  ${MARK[s.mark]} ${name.padEnd(width)}  ${secs !== undefined ? `${secs.toFixed(1).padStart(6)} s` : '        '}${s.message ? `  ${shown(s.message.split('\n')[0]!).slice(0, 100)}` : ''}`;
     });
     const sla = this.opts.slaMs / 1000;
-    if (this.cut !== undefined) {
+    if (this.cut !== undefined && this.verified !== undefined) {
+      lines.push(`  DR verified ${((this.verified - this.cut) / 1000).toFixed(2)} s after the cut (RTO), SLA ${sla} s`);
+    } else if (this.cut !== undefined) {
       const since = (now - this.cut) / 1000;
       const filled = Math.min(20, Math.round((since / sla) * 20));
       lines.push(`  since the cut ${since.toFixed(1).padStart(6)} s of the ${sla} s SLA [${'#'.repeat(filled)}${'.'.repeat(20 - filled)}]${since > sla ? ' SLA BREACHED' : ''}`);
     } else {
       lines.push(`  SLA ${sla} s (starts at the cut)`);
     }
-    return lines;
+    const columns = Math.max(20, (this.opts.columns ?? 100) - 1);
+    return lines.map((l) => ([...l].length > columns ? [...l].slice(0, columns).join('') : l));
   }
 
   private draw(): void {
@@ -115,6 +129,11 @@ export class TerminalProgress implements DrillProgress {
 
   cutAt(epochMs: number): void {
     this.cut = epochMs;
+    this.draw();
+  }
+
+  verifiedAt(epochMs: number): void {
+    this.verified = epochMs;
     this.draw();
   }
 

@@ -419,6 +419,7 @@ export class DrillRunner {
     const from = this.cutAt ?? this.clock();
     await this.verifyAll(from + this.scenario.slaMs);
     this.verifiedAt = this.clock();
+    if (this.cutAt !== null) this.deps.progress.verifiedAt?.(this.verifiedAt);
     await this.addKeyIds();
     const rto = rtoSeconds(this.cutAt, this.verifiedAt);
     const what = this.apps.map((a) => `${a.application} at revision ${a.primary.revision} (${a.lastBundle?.digest})`).join(', ');
@@ -438,10 +439,12 @@ export class DrillRunner {
 
   /** Undoes the cut, waits for primary, re-syncs DR if primary moved on, verifies both. */
   private async failbackStep(): Promise<string> {
+    const undoStarted = this.clock();
     await this.undoCut('failback');
     const back = this.clock();
     const deadline = back + FAILBACK_WAIT_MS;
     const lines: string[] = [];
+    let completeAt = back;
     for (const app of this.apps) {
       // Primary answers and its workload is complete again (after scale-to-zero the replicas come back first).
       let last: string;
@@ -460,6 +463,7 @@ export class DrillRunner {
         if (this.clock() >= deadline) throw new RelayError('DEADLINE_EXCEEDED', `primary's ${app.ref.kind} ${app.ref.namespace}/${app.ref.name} not back and complete within ${FAILBACK_WAIT_MS / 1000} s: ${last}`);
         await this.pause(PROBE_INTERVAL_MS);
       }
+      completeAt = this.clock();
       const record = (await new SourceRecord(this.deps.primary, app.application).read())?.record;
       app.lastBundle = record?.lastBundle;
       const statuses = await Promise.all(this.deps.config.targets.map((t) => this.drStatus(app, t)));
@@ -473,7 +477,7 @@ export class DrillRunner {
     }
     await this.verifyAll(this.clock() + this.scenario.slaMs);
     await this.addKeyIds();
-    lines.unshift(`primary back and complete ${((this.clock() - back) / 1000).toFixed(1)} s after the undo`);
+    lines.unshift(`cut undone in ${((back - undoStarted) / 1000).toFixed(1)} s; primary answered with its workloads complete ${((completeAt - back) / 1000).toFixed(1)} s later`);
     lines.push(`primary and ${this.deps.config.targets.map((t) => t.name).join(', ')} verified at ${this.apps.map((a) => `${a.application} revision ${a.primary.revision}`).join(', ')}`);
     return lines.join('. ');
   }

@@ -72,7 +72,7 @@ async function runDrill(
   ]);
   const primary = loadKubeConfig({ ...(config.source.kubeconfig ? { kubeconfig: config.source.kubeconfig } : {}), ...(config.source.context ? { context: config.source.context } : {}) });
   const tty = !opts.json && process.stderr.isTTY === true;
-  const progress = createProgress({ slaMs: scenario.slaMs, steps: scenario.steps, tty, write: (s) => process.stderr.write(s) });
+  const progress = createProgress({ slaMs: scenario.slaMs, steps: scenario.steps, tty, write: (s) => process.stderr.write(s), ...(process.stderr.columns ? { columns: process.stderr.columns } : {}) });
   // Ctrl-C and SIGTERM stop the drill, never the process: the cut is undone first, then it exits (1).
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {

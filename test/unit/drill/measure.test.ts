@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { computeRpo, drServing, judge, releasesBehind, rtoSeconds } from '../../../src/drill/measure.js';
+import { computeRpo, drServing, judge, releasesBehind, rtoSeconds, secondsText } from '../../../src/drill/measure.js';
 import { emptyStatus } from '../../../src/status/model.js';
 
 const T = Date.parse('2026-11-28T10:00:00Z');
@@ -45,6 +45,10 @@ describe('drill RPO/RTO arithmetic', () => {
     const rolledBack = { ...completed, state: 'rolled-back' as const, revision: '3', sequence: 3, lastCompleted: { bundleDigest: 'sha256:2', sequence: 2, revision: '2', podTemplateHash: 'b', finishedAt: at(0), inventory: [] } };
     assert.deepEqual(drServing(rolledBack), { revision: '2', podTemplateHash: 'b', bundleDigest: 'sha256:2', sequence: 2 });
     assert.equal(drServing({ ...completed, state: 'failed' }), null);
+  });
+
+  it('seconds for people: two decimals below 10 s, one above', () => {
+    assert.deepEqual([0.05, 1.2, 9.999, 12, 42.14].map(secondsText), ['0.05', '1.2', '10', '12.0', '42.1']);
   });
 
   it('RTO is cut → verified, null without either', () => {
