@@ -67,7 +67,7 @@ async function runDrill(
   formats: Format[],
   opts: DrillCliOptions,
 ): Promise<void> {
-  const [{ loadKubeConfig }, { DrillRunner }, { createProgress }, { renderReports }] = await Promise.all([
+  const [{ loadKubeConfig }, { DrillRunner }, { createProgress }, { renderReports, drillReportJson }] = await Promise.all([
     import('../../cluster/kubeconfig.js'), import('../../drill/runner.js'), import('../../drill/progress.js'), import('../../drill/report.js'),
   ]);
   const primary = loadKubeConfig({ ...(config.source.kubeconfig ? { kubeconfig: config.source.kubeconfig } : {}), ...(config.source.context ? { context: config.source.context } : {}) });
@@ -95,7 +95,8 @@ async function runDrill(
   }
   const paths = renderReports(report, formats, opts.reportDir ?? '.');
   if (opts.json) {
-    process.stdout.write(JSON.stringify(report) + '\n');
+    // The same document as drill-report.json (keys in schema order).
+    process.stdout.write(drillReportJson(report));
   } else {
     const rpo = report.rpo ? `${report.rpo.releases} release(s), ${report.rpo.seconds.toFixed(1)} s` : 'not measured';
     process.stdout.write([
