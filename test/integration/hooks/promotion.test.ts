@@ -1,76 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
 import { runCli } from '../../unit/cli/run-cli.js';
-import { freshNamespace, kubeConfig, sandbox } from '../support/sandbox.js';
+import { freshNamespace, kubeConfig } from '../support/sandbox.js';
 import { Exporter, Nginx, Prometheus, VersionServer } from '../support/peers.js';
-import { serverSideApply } from '../../../src/sandbox/cluster.js';
-import { waitFor } from '../../../src/sandbox/http.js';
-import { UntypedObjectApi } from '../../../src/cluster/untyped-object-api.js';
-import { judgeCompletion } from '../../../src/promote/completion.js';
-import { generateSigningKeyPair, privateKeyPem, publicKeyPem } from '../../../src/signing/index.js';
 import { StatusWriter } from '../../../src/status/index.js';
 import type { PostCheckResult } from '../../../src/hooks/index.js';
 import type { PromotionResult } from '../../../src/promote/types.js';
+import { RelaySetup, applyPrimary, cleanupDrNamespace, deleteDrNamespaces, rolloutApp, waitComplete } from '../promote/support.js';
 import { colourRouting, noColourRouting, OLD } from './support.js';
 
 const SMOKE_JOB = [
   'apiVersion: batch/v1', 'kind: Job', 'spec:', '  backoffLimit: 0', '  template:', '    spec:', '      restartPolicy: Never',
   '      containers: [{name: smoke, image: "registry.example/smoke:1", args: ["--expect={{podTemplateHash}}", "--target={{target}}"]}]', '',
 ].join('\n');
-
-/** A config directory: a release key, a trust policy trusting it, and a relay.yaml with `hooks`. */
-function relayConfig(hooks: unknown[]): { dir: string; configPath: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'rr-hooks-promo-'));
-  const release = generateSigningKeyPair('ecdsa-p256');
-  writeFileSync(join(dir, 'release.key'), privateKeyPem(release.privateKey), { mode: 0o600 });
-  writeFileSync(join(dir, 'release.pub'), publicKeyPem(release.publicKey));
-  writeFileSync(join(dir, 'trust-policy.yaml'), stringify({
-    apiVersion: 'rollout-relay.io/v1', kind: 'TrustPolicy', threshold: 1, keys: [{ name: 'release-signer', publicKey: 'release.pub', sources: ['shanghai'] }],
-  }));
-  const configPath = join(dir, 'relay.yaml');
-  writeFileSync(configPath, stringify({
-    apiVersion: 'rollout-relay.io/v1', kind: 'RelayConfig',
-    source: { cluster: 'shanghai', context: 'primary', kubeconfig: sandbox().kubeconfig },
-    signing: { keys: ['release.key'] }, trustPolicy: 'trust-policy.yaml',
-    targets: [{ name: 'shenzhen', context: 'dr', kubeconfig: sandbox().kubeconfig }],
-    hooks,
-  }));
-  return { dir, configPath };
-}
-
-/** A Rollout (canary, short steps) with a ConfigMap and a Service, all labelled as one application. */
-function rolloutApp(ns: string, app: string, image: string): KubernetesObject[] {
-  const labels = { 'app.kubernetes.io/instance': app };
-  const sel = { app };
-  return [
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${app}-config`, namespace: ns, labels }, data: { TIMEOUT: '3s' } } as KubernetesObject,
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: app, namespace: ns, labels }, spec: { selector: sel, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } } as KubernetesObject,
-    {
-      apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: app, namespace: ns, labels },
-      spec: {
-        replicas: 2, selector: { matchLabels: sel },
-        template: { metadata: { labels: sel }, spec: { containers: [{ name: app, image, ports: [{ containerPort: 8080 }] }] } },
-        strategy: { canary: { steps: [{ setWeight: 50 }, { pause: { duration: '1s' } }] } },
-      },
-    } as KubernetesObject,
-  ];
-}
-
-/** Waits until the Rollout in primary is complete (design §1); returns its pod-template-hash. */
-async function waitComplete(ns: string, name: string): Promise<string> {
-  const api = UntypedObjectApi.forKubeConfig(kubeConfig('primary'));
-  let hash = '';
-  await waitFor(`primary: Rollout ${ns}/${name} complete`, async () => {
-    const c = judgeCompletion((await api.read({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name, namespace: ns } })) as never);
-    hash = c.podTemplateHash;
-    return c.complete;
-  }, { timeoutMs: 120_000, intervalMs: 250 });
-  return hash;
-}
 
 /**
  * A whole promotion (export, bundle, sign, verify, apply, health, post-hooks, prune) with one hook
@@ -80,19 +23,16 @@ async function waitComplete(ns: string, name: string): Promise<string> {
 describe('hooks: a full promotion with traffic-colour, Prometheus and Job hooks', function () {
   this.timeout(300_000);
   const stops: (() => Promise<void>)[] = [];
-  const drNamespaces: string[] = [];
   afterEach(async () => {
     await Promise.all(stops.splice(0).map((s) => s()));
-    // The promotion created the namespace in DR from the signed bundle.
-    const core = kubeConfig('dr').makeApiClient(CoreV1Api);
-    await Promise.all(drNamespaces.splice(0).map((name) => core.deleteNamespace({ name, propagationPolicy: 'Background' }).catch(() => undefined)));
+    await deleteDrNamespaces(); // the promotion created the namespace in DR from the signed bundle
   });
 
   it('all three pass → completed, post_checks holds three results naming the promoted revision; hooks run re-checks DR and fails once the colour route is gone', async () => {
     const ns = await freshNamespace('rr-hooks-promo', ['primary']);
-    drNamespaces.push(ns);
-    await serverSideApply(kubeConfig('primary'), rolloutApp(ns, 'checkout', 'registry.example/checkout:1.0'));
-    const hash = await waitComplete(ns, 'checkout');
+    cleanupDrNamespace(ns);
+    await applyPrimary(rolloutApp(ns, 'checkout', 'registry.example/checkout:1.0'));
+    const hash = await waitComplete('Rollout', ns, 'checkout', 'registry.example/checkout:1.0');
 
     // The DR side's entry point and metrics for the version being promoted.
     const oldV = await VersionServer.start(OLD);
@@ -103,14 +43,14 @@ describe('hooks: a full promotion with traffic-colour, Prometheus and Job hooks'
     stops.push(() => nginx.stop(), () => prom.stop(), () => exporter.stop(), () => oldV.stop(), () => newV.stop());
     await prom.waitScraped(3);
 
-    const setup = relayConfig([
+    const setup = new RelaySetup({ extra: { hooks: [
           { name: 'colour', type: 'traffic-colour', url: `${nginx.url}/orders`, header: { name: 'x-traffic-color', value: '{{podTemplateHash}}' }, expect: { header: 'x-version', value: '{{podTemplateHash}}' }, requests: 50, minShare: 1.0, timeout: '20s' },
           {
             name: 'errors', type: 'prometheus', url: prom.url, pass: '< 0.005', noData: 'fail', timeout: '20s', interval: '500ms',
             query: 'sum by (version) (rate(http_requests_total{code=~"5..",version="{{podTemplateHash}}"}[5s])) / sum by (version) (rate(http_requests_total{version="{{podTemplateHash}}"}[5s]))',
           },
           { name: 'smoke', type: 'job', template: 'smoke-job.yaml', timeout: '60s' },
-    ]);
+    ] } });
     writeFileSync(join(setup.dir, 'smoke-job.yaml'), SMOKE_JOB);
 
     const r = await runCli(['promote', `${ns}/checkout`, '--config', setup.configPath, '--json']);
