@@ -161,8 +161,10 @@ describe('GitLab stage: templates/promote-dr.yml run by the real gitlab-ci-local
     assert.equal(promoted.HOT_UPDATE_STATUS, 'completed');
     assert.equal(promoted.HOT_UPDATE_STATUS_SHENZHEN, 'completed');
     assert.equal(promoted.BUNDLE_DIGEST, verified.BUNDLE_DIGEST, 'the bundle applied is the bundle verified');
+    // A fast machine may round a promotion down to 0.0 s: the value must be a measured number within the SLA.
+    assert.match(promoted.PROMOTION_SECONDS ?? '', /^\d+(\.\d+)?$/);
     const seconds = Number(promoted.PROMOTION_SECONDS);
-    assert.ok(seconds > 0 && seconds <= 100, `PROMOTION_SECONDS=${promoted.PROMOTION_SECONDS} within the 100 s SLA`);
+    assert.ok(seconds >= 0 && seconds <= 100, `PROMOTION_SECONDS=${promoted.PROMOTION_SECONDS} within the 100 s SLA`);
     assert.deepEqual(readJUnit(run.artifact('promote-dr', 'promote-dr.junit.xml')), { tests: 2, failures: 0 });
 
     const gate = run.dotenv('sla-gate');
