@@ -295,7 +295,9 @@ export class DrillRunner {
         lines.push(`${app.application}: every target already serves primary's last bundle ${lb.digest} (sequence ${lb.sequence}); nothing to promote`);
         continue;
       }
-      const result: PromotionResult = await this.promoter.promote({ workload: app.ref }, { deadline: this.clock() + this.deps.config.timeouts.promotionMs, signal: this.signal });
+      // Not aborted by SIGINT: an abort would record a failure in primary while DR's apply goes on; the
+      // promotion finishes (bounded by its deadline) and the drill stops right after it.
+      const result: PromotionResult = await this.promoter.promote({ workload: app.ref }, { deadline: this.clock() + this.deps.config.timeouts.promotionMs });
       this.checkAbort();
       const bad = result.targets.filter((t) => t.state !== 'completed');
       lines.push(`${app.application}: promoted revision ${result.revision} (sequence ${result.sequence}, ${result.bundleDigest}) in ${(result.seconds ?? 0).toFixed(1)} s: ${result.targets.map((t) => `${t.target} ${t.state}${t.code ? ` ${t.code}` : ''}`).join(', ')}`);
@@ -470,7 +472,8 @@ export class DrillRunner {
       const synced = app.lastBundle !== undefined && sameRelease(app.primary, app.lastBundle) && statuses.every((s) => s?.state === 'completed' && s.bundleDigest === app.lastBundle!.digest);
       if (!synced) {
         // Primary moved on while it was cut off (or DR never had its release): re-sync before verifying.
-        const result = await this.promoter.promote({ workload: app.ref }, { deadline: this.clock() + this.deps.config.timeouts.promotionMs, signal: this.signal });
+        const result = await this.promoter.promote({ workload: app.ref }, { deadline: this.clock() + this.deps.config.timeouts.promotionMs });
+        this.checkAbort();
         lines.push(`${app.application}: re-synced revision ${result.revision} (sequence ${result.sequence}): ${result.targets.map((t) => `${t.target} ${t.state}`).join(', ')}`);
         app.lastBundle = (await new SourceRecord(this.deps.primary, app.application).read())?.record.lastBundle;
       }

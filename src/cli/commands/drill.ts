@@ -77,7 +77,7 @@ async function runDrill(
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (!abort.signal.aborted) {
-      progress.note(`${sig}: stopping the drill; the cut is undone before it exits`);
+      progress.note(`${sig}: stopping the drill (a promotion under way finishes first); the cut is undone before it exits`);
       abort.abort(sig);
     } else {
       progress.note(`${sig}: still undoing the cut; waiting for primary to be back`);
