@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import { RelayError } from '../errors.js';
 import { apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
+import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
 import { APPLICATION_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, parseApplication } from '../status/model.js';
 
 /**
@@ -33,7 +34,8 @@ export function compressBundle(bytes: Buffer): Buffer[] {
 }
 
 export class LastGoodStore {
-  private readonly api: CoreV1Api;
+  /** Raw JSON over the shared HTTP/2 connection (no model (de)serialisation of the base64 chunks). */
+  private readonly api: UntypedObjectApi;
   private readonly namespace: string;
   private readonly appName: string;
 
@@ -41,7 +43,7 @@ export class LastGoodStore {
     const app = parseApplication(application);
     this.namespace = app.namespace;
     this.appName = app.name;
-    this.api = kc.makeApiClient(CoreV1Api);
+    this.api = UntypedObjectApi.forKubeConfig(kc);
   }
 
   private secretName(hex: string, i: number): string {
@@ -69,10 +71,10 @@ export class LastGoodStore {
         data: { 'bundle.tar.gz': chunk.toString('base64') },
       };
       try {
-        await this.api.createNamespacedSecret({ namespace: this.namespace, body });
+        await this.api.create(body);
       } catch (err) {
         if (apiStatusCode(err) !== 409) throw wrapTransport(err, `storing the last-good bundle`);
-        await this.api.replaceNamespacedSecret({ name: body.metadata!.name!, namespace: this.namespace, body }).catch((e: unknown) => {
+        await this.api.replace(body).catch((e: unknown) => {
           throw wrapTransport(e, `storing the last-good bundle`);
         });
       }
@@ -82,7 +84,7 @@ export class LastGoodStore {
 
   private async list(): Promise<V1Secret[]> {
     try {
-      const list = await this.api.listNamespacedSecret({ namespace: this.namespace, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${APP_LABEL}=${this.appName.slice(0, 63)}` });
+      const list = await this.api.listRaw('v1', 'Secret', this.namespace, `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${APP_LABEL}=${this.appName.slice(0, 63)}`) as { items: V1Secret[] };
       return list.items.filter((s) => s.type === BUNDLE_SECRET_TYPE && s.metadata?.annotations?.[APPLICATION_ANNOTATION] === this.application);
     } catch (err) {
       throw wrapTransport(err, 'listing last-good bundle Secrets');
@@ -92,7 +94,7 @@ export class LastGoodStore {
   private async deleteExcept(hex: string): Promise<void> {
     for (const s of await this.list()) {
       if (s.metadata?.labels?.[DIGEST_LABEL] === hex.slice(0, 63)) continue;
-      await this.api.deleteNamespacedSecret({ name: s.metadata!.name!, namespace: this.namespace }).catch(() => undefined);
+      await this.api.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { name: s.metadata!.name!, namespace: this.namespace } }).catch(() => undefined);
     }
   }
 

@@ -258,7 +258,16 @@ export class KubeTransport {
   private inner: Promise<Http2Transport | Http1Transport> | undefined;
   private settled: Http2Transport | Http1Transport | undefined;
 
+  /** hasDynamicCredentials of the current context, looked up once per context (not once per request). */
+  private dynamic: { context: string; value: boolean } | undefined;
+
   constructor(private readonly kc: KubeConfig, private readonly preferred: TransportProtocol = 'auto', private readonly maxSockets = 64) {}
+
+  private dynamicCredentials(): boolean {
+    const context = this.kc.getCurrentContext();
+    if (this.dynamic?.context !== context) this.dynamic = { context, value: hasDynamicCredentials(this.kc) };
+    return this.dynamic.value;
+  }
 
   private async pick(conn: Connection): Promise<Http2Transport | Http1Transport> {
     if (this.preferred === 'http/1.1' || conn.origin.startsWith('http:')) return new Http1Transport(conn, this.maxSockets);
@@ -271,7 +280,7 @@ export class KubeTransport {
   }
 
   private async current(): Promise<{ transport: Http2Transport | Http1Transport; headers: Record<string, string> }> {
-    if (this.inner && !hasDynamicCredentials(this.kc)) return { transport: await this.inner, headers: {} };
+    if (this.inner && !this.dynamicCredentials()) return { transport: await this.inner, headers: {} };
     const conn = await resolveConnection(this.kc);
     if (!this.conn || !this.inner || this.conn.origin !== conn.origin || !sameTls(this.conn.tls, conn.tls)) {
       this.settled?.close();

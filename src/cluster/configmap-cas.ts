@@ -1,6 +1,7 @@
-import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
 import { RelayError } from '../errors.js';
 import { apiStatusCode, wrapTransport } from './api-errors.js';
+import { UntypedObjectApi } from './untyped-object-api.js';
 
 /**
  * One ConfigMap of rollout-relay's own state (a status or a source record), read and written with
@@ -33,10 +34,11 @@ export interface StoredValue<T> {
 }
 
 export class ConfigMapCas<T> {
-  private readonly api: CoreV1Api;
+  /** Raw JSON over the KubeConfig's shared HTTP/2 connection: no model (de)serialisation, no second connection. */
+  private readonly api: UntypedObjectApi;
 
   constructor(kc: KubeConfig, private readonly opts: ConfigMapCasOptions<T>) {
-    this.api = kc.makeApiClient(CoreV1Api);
+    this.api = UntypedObjectApi.forKubeConfig(kc);
   }
 
   private get where(): string {
@@ -46,7 +48,7 @@ export class ConfigMapCas<T> {
   async read(): Promise<StoredValue<T> | undefined> {
     let cm: V1ConfigMap;
     try {
-      cm = await this.api.readNamespacedConfigMap({ name: this.opts.name, namespace: this.opts.namespace });
+      cm = await this.api.read<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: this.opts.name, namespace: this.opts.namespace } });
     } catch (err) {
       if (apiStatusCode(err) === 404) return undefined;
       throw wrapTransport(err, `reading ${this.where}`);
@@ -79,8 +81,8 @@ export class ConfigMapCas<T> {
         data: this.opts.toData(decision.write),
       };
       try {
-        if (current) await this.api.replaceNamespacedConfigMap({ name, namespace, body });
-        else await this.api.createNamespacedConfigMap({ namespace, body });
+        if (current) await this.api.replace(body);
+        else await this.api.create(body);
         return decision.write;
       } catch (err) {
         if (apiStatusCode(err) === 409) {

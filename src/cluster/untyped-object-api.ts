@@ -22,7 +22,7 @@ function queryString(query: Record<string, string | undefined>): string {
   return qs;
 }
 
-type Action = 'create' | 'read' | 'patch' | 'delete' | 'list';
+type Action = 'create' | 'read' | 'patch' | 'replace' | 'delete' | 'list';
 type ObjectHeader = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } };
 
 /**
@@ -63,6 +63,12 @@ export class UntypedObjectApi extends KubernetesObjectApi {
     const { path, body } = await this.target(spec, 'patch');
     const query = { pretty, dryRun, fieldManager, force: force === undefined ? undefined : String(force) };
     return (await this.send('PATCH', path, query, patchStrategy, body)) as T;
+  }
+
+  /** PUT of the whole object (compare-and-swap when it carries metadata.resourceVersion). */
+  override async replace<T extends KubernetesObject>(spec: T, pretty?: string, dryRun?: string, fieldManager?: string): Promise<T> {
+    const { path, body } = await this.target(spec, 'replace');
+    return (await this.send('PUT', path, { pretty, dryRun, fieldManager }, 'application/json', body)) as T;
   }
 
   override async read<T extends KubernetesObject>(spec: { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string } }): Promise<T> {
@@ -153,6 +159,12 @@ export class UntypedObjectApi extends KubernetesObjectApi {
    * version's resource list, refetched once when a kind is missing (a CRD established since).
    */
   override async resource(apiVersion: string, kind: string): Promise<V1APIResource | undefined> {
+    // rollout-relay's own state (status ConfigMap, last-good Secrets, namespace checks) needs no discovery:
+    // these core kinds are served the same way by every Kubernetes version.
+    if (apiVersion === 'v1') {
+      const core = CORE_V1[kind];
+      if (core) return core;
+    }
     const find = (l: V1APIResourceList): V1APIResource | undefined => l.resources.find((r) => r.kind === kind);
     const cached = this.discovery.get(apiVersion);
     if (cached) {
@@ -197,7 +209,7 @@ export class UntypedObjectApi extends KubernetesObjectApi {
       if (!meta.name) throw new Error('Required spec property name is not set');
       path += `/${encodeURIComponent(String(meta.name))}`;
     }
-    return { path: path.toLowerCase(), body: action === 'create' || action === 'patch' ? JSON.stringify(body) : '' };
+    return { path: path.toLowerCase(), body: action === 'create' || action === 'patch' || action === 'replace' ? JSON.stringify(body) : '' };
   }
 
   private async send(method: string, path: string, query: Record<string, string | undefined>, contentType?: string, body?: string): Promise<unknown> {
@@ -216,6 +228,13 @@ export class UntypedObjectApi extends KubernetesObjectApi {
     return res.body ? JSON.parse(res.body) : {};
   }
 }
+
+/** Core v1 kinds that exist, with these names and scopes, in every Kubernetes version. */
+const CORE_V1: Record<string, V1APIResource> = {
+  ConfigMap: { name: 'configmaps', kind: 'ConfigMap', namespaced: true, singularName: 'configmap', verbs: [] },
+  Secret: { name: 'secrets', kind: 'Secret', namespaced: true, singularName: 'secret', verbs: [] },
+  Namespace: { name: 'namespaces', kind: 'Namespace', namespaced: false, singularName: 'namespace', verbs: [] },
+};
 
 /** How often a request refused with 429 is sent in all (client-go also stops at 10). */
 const MAX_THROTTLE_ATTEMPTS = 10;
