@@ -515,8 +515,7 @@ export class Applier {
 
   /** Dry-run create in a namespace that exists, for an object whose namespace the bundle creates. */
   private async standInDryRun(desired: KubeObject): Promise<void> {
-    const stand = structuredClone(desired);
-    stand.metadata.namespace = STAND_IN_NAMESPACE;
+    const stand = { ...desired, metadata: { ...desired.metadata, namespace: STAND_IN_NAMESPACE } };
     try {
       await this.objects.create(stand, undefined, 'All', this.opts.fieldManager);
     } catch (err) {

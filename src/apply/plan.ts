@@ -34,12 +34,13 @@ export function describeObject(obj: KubeObject | InventoryEntry): string {
  * owns removed (an apply never carries resourceVersion, design §4).
  */
 export function desiredObject(obj: KubeObject, application: string): KubeObject {
-  const copy = structuredClone(obj);
-  const meta = copy.metadata as Record<string, unknown>;
+  // A new top level and metadata; everything below is shared with `obj`, never changed (only serialised),
+  // so a deep copy per object (two per apply) would be wasted work.
+  const { status: _status, ...copy } = obj as KubeObject & { status?: unknown };
+  const meta: Record<string, unknown> = { ...obj.metadata };
   for (const k of ['resourceVersion', 'uid', 'generation', 'creationTimestamp', 'managedFields', 'selfLink']) delete meta[k];
-  delete (copy as Record<string, unknown>).status;
-  copy.metadata.annotations = { ...(copy.metadata.annotations ?? {}), [APPLICATION_ANNOTATION]: application };
-  return copy;
+  meta.annotations = { ...(obj.metadata.annotations ?? {}), [APPLICATION_ANNOTATION]: application };
+  return { ...copy, metadata: meta as KubeObject['metadata'] };
 }
 
 /** Groups objects by (sync wave, tier) in apply order; throws MALFORMED on a duplicate object. */
