@@ -183,7 +183,8 @@ describe('controller: the promotion loop on the real sandbox', function () {
       await proxy.on();
       await until('DR completed after the target came back', () => drCompleted(`${ns}/pay`, hash), 90_000);
       console.log(`      caught up ${((Date.now() - downFor) / 1000).toFixed(1)} s after the target became reachable`);
-      assert.equal((await record.read())?.record.targets.shenzhen?.state, 'completed');
+      // DR's status says completed before the controller records the outcome in primary: wait for that write too.
+      await until('the source record says completed', async () => (await record.read())?.record.targets.shenzhen?.state === 'completed');
     } finally {
       await ctl.stop();
       ctl = undefined;
