@@ -81,11 +81,14 @@ export function parseManifestText(text: string, fileName: string): unknown[] {
   return out;
 }
 
+/** Stateless (no `stream` option), so one decoder serves every manifest: constructing one per file showed in profiles. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** One bundle manifest file back into its object; used by the bundle reader. */
 export function parseBundleManifest(bytes: Uint8Array, path: string): KubeObject {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = STRICT_UTF8.decode(bytes);
   } catch (err) {
     throw new RelayError('MALFORMED', `${path}: not valid UTF-8`, { cause: err });
   }
