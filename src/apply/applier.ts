@@ -4,7 +4,7 @@ import { RelayError, type RelayErrorCode } from '../errors.js';
 import { formatDigest, readBundleBytes, type KubeObject } from '../bundle/index.js';
 import { apiCauses, apiMessage, apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
 import { enableKeepAlive } from '../cluster/kubeconfig.js';
-import { inventoryKey, type InventoryEntry, type StatusRecord } from '../status/model.js';
+import { inventoryKey, type CompletedBundle, type InventoryEntry, type StatusRecord } from '../status/model.js';
 import { StatusWriter } from '../status/writer.js';
 import { APPLICATION_ANNOTATION } from '../status/model.js';
 import { HealthVerdict, HealthWaiter } from './health-wait.js';
@@ -98,6 +98,8 @@ export interface ApplyInput {
   /** Recorded in the status as `commit` and `pod_template_hash` when given. */
   commit?: string;
   podTemplateHash?: string;
+  /** Ids of the keys whose signatures verified the bundle (`VerifiedBundle.keyIds`): the status's `key_ids`. Default: none. */
+  keyIds?: string[];
   /**
    * The target's signed differences from verification: `objects` already carry the overrides;
    * `ignoreFields` are left out here; all of it is recorded in the status. Default: none.
@@ -278,7 +280,7 @@ export class Applier {
     const applyingStatus = {
       state: 'applying' as const, revision: input.revision, bundleDigest: digest, sourceCluster: input.sourceCluster, startedAt, finishedAt: '',
       message: `applying ${plan.inventory.length} objects`, inventory: unionInventory(previousInventory, plan.inventory), phaseDurations: durations,
-      overrides: overridesRecord,
+      overrides: overridesRecord, keyIds: input.keyIds ?? [],
       ...(input.commit !== undefined ? { commit: input.commit } : {}),
       ...(input.podTemplateHash !== undefined ? { podTemplateHash: input.podTemplateHash } : {}),
     };
@@ -348,18 +350,26 @@ export class Applier {
       if (this.opts.prune) pruned = await timed('prune', () => this.prune(computePrune(previousInventory, plan.inventory)));
       const changed = written.some((w) => w.changed) || pruned.length > 0;
       if (reapply && !changed && !ranPostChecks) {
+        // Nothing else is written; a record from before key ids were kept (or verified by other keys) learns them.
+        if (input.keyIds?.length && current && JSON.stringify(current.keyIds) !== JSON.stringify(input.keyIds)) {
+          const lc = current.lastCompleted;
+          await writeStatus({ keyIds: input.keyIds, ...(lc?.bundleDigest === digest ? { lastCompleted: { ...lc, keyIds: input.keyIds } } : {}) });
+        }
         return { result: 'unchanged', bundleDigest: digest, applied: written.map((w) => ({ object: describeObject(w.item.obj), action: 'unchanged' })), pruned, deferred, phaseDurations: durations };
       }
       if (input.bytes) await timed('keep', () => this.lastGood.save(input.digest, input.bytes!, keptChunks));
       await writeStatus({
         state: 'completed', revision: input.revision, bundleDigest: digest, sourceCluster: input.sourceCluster, startedAt, finishedAt: new Date().toISOString(),
         message: `applied ${plan.inventory.length} objects, pruned ${pruned.length}`, inventory: plan.inventory, phaseDurations: durations, overrides: overridesRecord,
+        keyIds: input.keyIds ?? [],
         ...(input.bytes ? {
           lastCompleted: {
             bundleDigest: digest, sequence: input.sequence, revision: input.revision, finishedAt: new Date().toISOString(), inventory: plan.inventory,
             // What a DR Application may stay pinned to while a later promotion fails (the plugin generator).
             ...(input.commit ? { commit: input.commit } : {}),
             ...(input.podTemplateHash ? { podTemplateHash: input.podTemplateHash } : {}),
+            // What a rollback to this bundle records as the keys that verified what DR serves.
+            ...(input.keyIds?.length ? { keyIds: input.keyIds } : {}),
           },
         } : {}),
       });
@@ -673,6 +683,7 @@ export class Applier {
       await this.status.update(input.sequence, {
         state: 'rolled-back', revision: input.revision, bundleDigest: formatDigest(input.digest), sourceCluster: input.sourceCluster,
         startedAt, finishedAt: new Date().toISOString(), message, inventory: keep, phaseDurations: durations,
+        keyIds: rolledBackKeyIds(before, lastCompleted),
       }).catch(() => undefined);
       throw new ApplyError('ROLLED_BACK', message, cause instanceof ApplyError ? cause.problems : [], { cause });
     } catch (err) {
@@ -682,6 +693,17 @@ export class Applier {
       throw new ApplyError('APPLY_FAILED', message, [], { cause });
     }
   }
+}
+
+/**
+ * Key ids for a rolled-back record: those of the bundle DR went back to (what it serves now), from
+ * its last-completed entry or, for a record written before that entry carried them, from the record
+ * that completed it; [] when unknown or when nothing had completed (DR serves no bundle).
+ */
+function rolledBackKeyIds(before: StatusRecord | undefined, lastCompleted: CompletedBundle | undefined): string[] {
+  if (!lastCompleted) return [];
+  if (lastCompleted.keyIds) return lastCompleted.keyIds;
+  return before?.state === 'completed' && before.bundleDigest === lastCompleted.bundleDigest ? before.keyIds : [];
 }
 
 /** The object an inventory entry names, as a request header. */

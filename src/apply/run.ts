@@ -74,6 +74,7 @@ export async function applyBundleFile(opts: ApplyBundleOptions): Promise<ApplyBu
     bytes,
     commit: verified.index.source.commit ?? '',
     podTemplateHash: verified.index.source.podTemplateHash ?? '',
+    keyIds: verified.keyIds,
     ...(verified.differences ? { differences: verified.differences } : {}),
   });
   return { verified, sequenceCheck, report };

@@ -10,7 +10,6 @@ import type { LiveObject } from '../export/select.js';
 import type { PostCheckResult } from '../hooks/types.js';
 import { nullLogger } from '../promote/deps.js';
 import { Promoter } from '../promote/pipeline.js';
-import { configSigners } from '../promote/signers.js';
 import { SourceRecord, type SourceRecordData } from '../promote/source-record.js';
 import { configTargetClients } from '../promote/targets.js';
 import type { PromotionResult, WorkloadRef } from '../promote/types.js';
@@ -90,7 +89,6 @@ export class DrillRunner {
   private rpo: Rpo | null = null;
   private rpoWhy: string | undefined;
   private interrupted: string | undefined;
-  private signers: Promise<string[]> | undefined;
 
   constructor(private readonly deps: DrillDeps) {
     this.clock = deps.clock ?? Date.now;
@@ -360,7 +358,8 @@ export class DrillRunner {
       podTemplateHash: status?.podTemplateHash || null,
       hotUpdateStatus: status?.state ?? null,
       bundleDigest: status?.bundleDigest || null,
-      keyIds: prev?.keyIds ?? [],
+      // The keys whose signatures DR itself verified for the bundle it serves (its status's key_ids).
+      keyIds: status?.keyIds ?? [],
       sequence: status ? status.sequence : null,
       postChecks: postChecks ?? prev?.postChecks ?? [],
     });
@@ -422,21 +421,9 @@ export class DrillRunner {
     await this.verifyAll(from + this.scenario.slaMs);
     this.verifiedAt = this.clock();
     if (this.cutAt !== null) this.deps.progress.verifiedAt?.(this.verifiedAt);
-    await this.addKeyIds();
     const rto = rtoSeconds(this.cutAt, this.verifiedAt);
     const what = this.apps.map((a) => `${a.application} at revision ${a.primary.revision} (${a.lastBundle?.digest})`).join(', ');
     return `${this.deps.config.targets.map((t) => t.name).join(', ')} verified serving ${what}${rto !== null ? `; RTO ${rto.toFixed(2)} s` : ''}`;
-  }
-
-  /** Key ids of the config's signing keys, for targets that serve primary's last bundle (signed with them). */
-  private async addKeyIds(): Promise<void> {
-    this.signers ??= configSigners(this.deps.config.signing.keys, this.deps.primary)().then((s) => s.map((x) => x.keyId)).catch(() => []);
-    const ids = await this.signers;
-    for (const app of this.apps) {
-      for (const r of app.targets.values()) {
-        if (app.lastBundle && r.bundleDigest === app.lastBundle.digest) r.keyIds = ids;
-      }
-    }
   }
 
   /** Undoes the cut, waits for primary, re-syncs DR if primary moved on, verifies both. */
@@ -479,7 +466,6 @@ export class DrillRunner {
       }
     }
     await this.verifyAll(this.clock() + this.scenario.slaMs);
-    await this.addKeyIds();
     lines.unshift(`cut undone in ${((back - undoStarted) / 1000).toFixed(1)} s; primary answered with its workloads complete ${((completeAt - back) / 1000).toFixed(1)} s later`);
     lines.push(`primary and ${this.deps.config.targets.map((t) => t.name).join(', ')} verified at ${this.apps.map((a) => `${a.application} revision ${a.primary.revision}`).join(', ')}`);
     return lines.join('. ');

@@ -343,7 +343,7 @@ export class Promoter {
       // Gate mode: the DR Application pinned to the verified commit applies; we verify and record.
       await status.update(verified.index.sequence, {
         state: 'completed', revision: ctx.revision, bundleDigest: formatDigest(verified.digest), sourceCluster: verified.index.source.cluster,
-        startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), commit: ctx.commit ?? '', podTemplateHash: ctx.podTemplateHash,
+        startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), commit: ctx.commit ?? '', podTemplateHash: ctx.podTemplateHash, keyIds: verified.keyIds,
         message: `gate mode: bundle verified (signed by ${verified.keyNames.join(', ')}); the DR Application applies commit ${ctx.commit ?? 'unknown'}`, phaseDurations: { ...phases },
         // The signed overrides the DR Application is expected to carry for this target (nothing is applied here).
         ...(verified.differences ? { overrides: { digest: verified.differences.digest, applied: verified.differences.applied, leftOut: [] } } : {}),
@@ -379,7 +379,7 @@ export class Promoter {
       const report = await applier.apply({
         application: ctx.application, objects: verified.objects, digest: verified.digest, sequence: verified.index.sequence,
         revision: ctx.revision, sourceCluster: verified.index.source.cluster, bytes: ctx.signed.bytes,
-        commit: ctx.commit ?? '', podTemplateHash: ctx.podTemplateHash,
+        commit: ctx.commit ?? '', podTemplateHash: ctx.podTemplateHash, keyIds: verified.keyIds,
         ...(verified.differences ? { differences: verified.differences } : {}),
       });
       for (const [k, v] of Object.entries(report.phaseDurations)) {

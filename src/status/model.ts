@@ -33,6 +33,8 @@ export interface CompletedBundle {
   /** The bundle's source commit and pod-template-hash, when known. */
   commit?: string;
   podTemplateHash?: string;
+  /** Ids of the keys whose signatures verified that bundle, when recorded (older records lack them). */
+  keyIds?: string[];
 }
 
 /** What a target applied differently from primary (design §9): its signed overrides and the fields left out. */
@@ -69,6 +71,12 @@ export interface StatusRecord {
   podTemplateHash: string;
   /** Per-target differences of the bundle this record describes; undefined when there were none. */
   overrides?: OverridesRecord;
+  /**
+   * Ids (hex SHA-256 of the public key's SPKI DER, as `rollout-relay keys id` prints them) of the keys whose
+   * signatures this target verified for the bundle it serves: proof of who signed what DR runs. A refused
+   * bundle never changes them; [] in records written before they were kept.
+   */
+  keyIds: string[];
 }
 
 export type StatusData = Record<string, string>;
@@ -124,6 +132,12 @@ function inventoryFromJSON(v: unknown, where: string): InventoryEntry[] {
   });
 }
 
+function keyIdsFromJSON(v: unknown, where: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new RelayError('MALFORMED', `${where} must be a JSON list of key id strings`);
+  return v as string[];
+}
+
 function intField(data: StatusData, key: string): number {
   const t = data[key];
   if (t === undefined || t === '') return 0;
@@ -134,7 +148,7 @@ function intField(data: StatusData, key: string): number {
 export function emptyStatus(): StatusRecord {
   return {
     state: 'pending', revision: '', bundleDigest: '', sequence: 0, sourceCluster: '', startedAt: '', finishedAt: '',
-    phaseDurations: {}, postChecks: [], message: '', inventory: [], updateCount: 0, commit: '', podTemplateHash: '',
+    phaseDurations: {}, postChecks: [], message: '', inventory: [], updateCount: 0, commit: '', podTemplateHash: '', keyIds: [],
   };
 }
 
@@ -159,6 +173,7 @@ export function statusFromData(data: StatusData | undefined): StatusRecord {
       bundleDigest: lc.bundleDigest, sequence: lc.sequence, revision: lc.revision, finishedAt: lc.finishedAt, inventory: inventoryFromJSON(lc.inventory, 'last_completed.inventory'),
       ...(typeof lc.commit === 'string' && lc.commit ? { commit: lc.commit } : {}),
       ...(typeof lc.podTemplateHash === 'string' && lc.podTemplateHash ? { podTemplateHash: lc.podTemplateHash } : {}),
+      ...(lc.keyIds !== undefined ? { keyIds: keyIdsFromJSON(lc.keyIds, 'last_completed.keyIds') } : {}),
     };
   }
   const ov = parseJson(d, 'overrides');
@@ -186,10 +201,11 @@ export function statusFromData(data: StatusData | undefined): StatusRecord {
     commit: d.commit ?? '',
     podTemplateHash: d.pod_template_hash ?? '',
     ...(overrides ? { overrides } : {}),
+    keyIds: keyIdsFromJSON(parseJson(d, 'key_ids'), 'status key key_ids'),
   };
 }
 
-/** The ConfigMap `data` of a record (all strings, design §6 keys plus last_completed and update_count). */
+/** The ConfigMap `data` of a record (all strings, design §6 keys plus last_completed, update_count and key_ids). */
 export function statusToData(r: StatusRecord): StatusData {
   const data: StatusData = {
     hot_update_status: r.state,
@@ -206,6 +222,7 @@ export function statusToData(r: StatusRecord): StatusData {
     update_count: String(r.updateCount),
     commit: r.commit,
     pod_template_hash: r.podTemplateHash,
+    key_ids: JSON.stringify(r.keyIds),
   };
   if (r.lastCompleted) data.last_completed = JSON.stringify(r.lastCompleted);
   if (r.overrides) data.overrides = JSON.stringify(r.overrides);

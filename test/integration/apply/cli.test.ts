@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { join } from 'node:path';
 import { runCli } from '../../unit/cli/run-cli.js';
 import { freshNamespace, kubeConfig, sandbox } from '../support/sandbox.js';
 import { Release, configMap, rv } from './support.js';
@@ -17,8 +18,12 @@ describe('apply/status CLI on the real sandbox', () => {
     assert.equal(report.digest, `sha256:${b.digest}`);
     const s = await runCli(['status', '--context', 'dr', '--kubeconfig', sandbox().kubeconfig, '-n', ns, 'web', '--json']);
     assert.equal(s.code, 0, s.stderr);
-    const rows = JSON.parse(s.stdout) as { state: string; sequence: number; bundleDigest: string }[];
+    const rows = JSON.parse(s.stdout) as { state: string; sequence: number; bundleDigest: string; keyIds: string[] }[];
     assert.deepEqual(rows.map((x) => [x.state, x.sequence, x.bundleDigest]), [['completed', 3, `sha256:${b.digest}`]]);
+    // The status carries the id of the key whose signature the target verified, as `keys id` prints it.
+    const id = await runCli(['keys', 'id', join(release.dir, 'release.pub')]);
+    assert.equal(id.code, 0, id.stderr);
+    assert.deepEqual(rows[0]!.keyIds, [id.stdout.split(' ')[0]]);
     const t = await runCli(['status', '--context', 'dr', '--kubeconfig', sandbox().kubeconfig, '-n', ns]);
     assert.match(t.stdout, /NAMESPACE\s+NAME\s+STATUS/);
     assert.match(t.stdout, /web\s+completed/);

@@ -24,7 +24,8 @@ describe('drill: DR failover drills on the real sandbox', function () {
   const reports = (name: string) => mkdtempSync(join(tmpdir(), `rr-drill-${name}-`));
 
   before(async () => {
-    setup = new DrillSetup();
+    // Signed with release.key and other.key; the trust policy trusts only release.key: DR verifies one signature.
+    setup = new DrillSetup({ extra: { signing: { keys: ['release.key', 'other.key'] } } });
     ns = await suiteNamespace('rr-drill', ['primary']);
     cleanupDrNamespace(ns);
     await applyPrimary(rolloutApp(ns, 'checkout', 'registry.example/checkout:1'));
@@ -56,7 +57,9 @@ describe('drill: DR failover drills on the real sandbox', function () {
     const status = await drStatus(`${ns}/checkout`);
     assert.equal(target.bundleDigest, status!.bundleDigest);
     assert.equal(target.hotUpdateStatus, 'completed');
-    assert.equal(target.keyIds.length, 1);
+    // Proof: the key ids DR recorded as verified (not the config's signing keys, which include other.key).
+    assert.deepEqual(status!.keyIds, [setup.releaseKeyId]);
+    assert.deepEqual(target.keyIds, [setup.releaseKeyId]);
     assert.equal(report.applications[0]!.primaryRevision, '1');
     // --json printed the same report on stdout.
     assert.equal((JSON.parse(r.stdout) as { verdict: string }).verdict, 'pass');

@@ -54,6 +54,7 @@ async function assertPausedUntouched(
   assert.match(paused?.message ?? '', new RegExp(code));
   assert.equal(paused?.sequence, before?.sequence, 'sequence untouched');
   assert.equal(paused?.bundleDigest, before?.bundleDigest, 'digest untouched');
+  assert.deepEqual(paused?.keyIds, before?.keyIds, 'key ids untouched');
   assert.deepEqual(await drVersions(ns, 'web'), versionsBefore, 'DR objects untouched');
 }
 
@@ -95,6 +96,9 @@ describe('promote: the pipeline on the real sandbox', function () {
     assert.equal(st?.sequence, result.sequence);
     assert.equal(st?.podTemplateHash, primary.status?.stableRS);
     assert.equal(st?.commit, '0123456789abcdef0123456789abcdef01234567');
+    // key_ids: the key whose signature DR verified (release.key, the only trusted one).
+    assert.deepEqual(st?.keyIds, [setup.releaseKeyId]);
+    assert.deepEqual(st?.lastCompleted?.keyIds, [setup.releaseKeyId]);
 
     const src = await new SourceRecord(kubeConfig('primary'), `${ns}/checkout`).read();
     assert.equal(src?.record.sequence, result.sequence);
@@ -134,6 +138,7 @@ describe('promote: the pipeline on the real sandbox', function () {
     const first = await promoteHere(setup, 'Rollout', ns, 'web');
     assert.equal(first.targets[0]!.state, 'completed', first.targets[0]!.message);
     const before = await drStatus(`${ns}/web`);
+    assert.deepEqual(before?.keyIds, [setup.releaseKeyId]);
     const versionsBefore = await drVersions(ns, 'web');
 
     setup.trust(false); // the release key is no longer trusted

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type CoreV1Event, type KubernetesObject } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify } from 'yaml';
-import { generateSigningKeyPair, privateKeyPem, publicKeyPem } from '../../../src/signing/index.js';
+import { generateSigningKeyPair, keyIdOf, privateKeyPem, publicKeyPem } from '../../../src/signing/index.js';
 import { serverSideApply } from '../../../src/sandbox/cluster.js';
 import { waitFor } from '../../../src/sandbox/http.js';
 import { UntypedObjectApi } from '../../../src/cluster/untyped-object-api.js';
@@ -22,6 +22,9 @@ export class RelaySetup {
   readonly dir = mkdtempSync(join(tmpdir(), 'rr-promote-'));
   readonly configPath: string;
   readonly policyPath: string;
+  /** Key ids (as `rollout-relay keys id` prints them) of release.key (trusted) and other.key (a key the policy does not trust). */
+  readonly releaseKeyId: string;
+  readonly otherKeyId: string;
 
   constructor(opts: { trusted?: boolean; targets?: Record<string, unknown>[]; extra?: Record<string, unknown> } = {}) {
     const release = generateSigningKeyPair('ecdsa-p256');
@@ -29,6 +32,9 @@ export class RelaySetup {
     writeFileSync(join(this.dir, 'release.pub'), publicKeyPem(release.publicKey));
     const other = generateSigningKeyPair('ecdsa-p256');
     writeFileSync(join(this.dir, 'other.pub'), publicKeyPem(other.publicKey));
+    writeFileSync(join(this.dir, 'other.key'), privateKeyPem(other.privateKey), { mode: 0o600 });
+    this.releaseKeyId = keyIdOf(release.publicKey);
+    this.otherKeyId = keyIdOf(other.publicKey);
     this.policyPath = join(this.dir, 'trust-policy.yaml');
     this.trust(opts.trusted ?? true);
     this.configPath = join(this.dir, 'relay.yaml');

@@ -13,13 +13,43 @@ describe('status/model', () => {
 
   it('round-trips through ConfigMap data with the design §6 keys (all strings)', () => {
     const data = statusToData(rec);
-    for (const k of ['hot_update_status', 'revision', 'bundle_digest', 'sequence', 'source_cluster', 'started_at', 'finished_at', 'phase_durations', 'post_checks', 'message', 'inventory']) {
+    for (const k of ['hot_update_status', 'revision', 'bundle_digest', 'sequence', 'source_cluster', 'started_at', 'finished_at', 'phase_durations', 'post_checks', 'message', 'inventory', 'key_ids']) {
       assert.equal(typeof data[k], 'string', k);
     }
     assert.deepEqual(statusFromData(data), rec);
   });
 
+  it('records the verifying key ids as key_ids (a JSON list) and in last_completed', () => {
+    const keyId = 'b'.repeat(64);
+    const withKeys: StatusRecord = { ...rec, keyIds: [keyId], lastCompleted: { ...rec.lastCompleted!, keyIds: [keyId] } };
+    const data = statusToData(withKeys);
+    assert.equal(data.key_ids, JSON.stringify([keyId]));
+    assert.deepEqual(JSON.parse(data.last_completed!).keyIds, [keyId]);
+    assert.deepEqual(statusFromData(data), withKeys);
+    assert.equal(statusToData(emptyStatus()).key_ids, '[]');
+  });
+
+  it('reads a status ConfigMap written before key_ids existed as no key ids', () => {
+    const data = statusToData(rec);
+    delete data.key_ids;
+    const read = statusFromData(data);
+    assert.deepEqual(read.keyIds, []);
+    assert.equal(read.lastCompleted?.keyIds, undefined);
+    assert.deepEqual(statusFromData({ key_ids: '' }).keyIds, []);
+  });
+
+  it('keeps the key ids when a refused bundle pauses the target (an update that does not name them)', () => {
+    const keyId = 'c'.repeat(64);
+    const d = mergeStatus({ ...rec, keyIds: [keyId] }, rec.sequence, { state: 'paused', message: 'refused' });
+    assert.ok(d.write);
+    assert.deepEqual(d.record.keyIds, [keyId]);
+    assert.equal(d.record.bundleDigest, rec.bundleDigest);
+  });
+
   it('refuses damaged data with MALFORMED', () => {
+    assert.throws(() => statusFromData({ key_ids: '"sha256:x"' }), (e) => isRelayError(e, 'MALFORMED') && /key_ids/.test((e as Error).message));
+    assert.throws(() => statusFromData({ key_ids: '[1]' }), (e) => isRelayError(e, 'MALFORMED'));
+    assert.throws(() => statusFromData({ last_completed: JSON.stringify({ ...rec.lastCompleted, keyIds: 'x' }) }), (e) => isRelayError(e, 'MALFORMED'));
     assert.throws(() => statusFromData({ hot_update_status: 'exploded' }), (e) => isRelayError(e, 'MALFORMED'));
     assert.throws(() => statusFromData({ sequence: '-1' }), (e) => isRelayError(e, 'MALFORMED'));
     assert.throws(() => statusFromData({ inventory: '{' }), (e) => isRelayError(e, 'MALFORMED'));
