@@ -13,7 +13,7 @@ import type { OnHookFailure, PostCheckResult } from '../hooks/types.js';
 import { OutOfScopeError, type ScopeGuard } from '../policy/scope.js';
 import type { IgnoreField } from '../bundle/overrides-file.js';
 import { applyOverrides } from '../overrides/apply-overrides.js';
-import { hpaScaleTargets, leaveOutFields, type LeftOutField } from '../overrides/ignore-fields.js';
+import { hpaScaleTargets, leaveOutFields, rolloutServices, selectorLeftToRollouts, selectorManagers, type LeftOutField } from '../overrides/ignore-fields.js';
 import type { OverridesRecord } from '../status/model.js';
 import { timePhase } from '../phase-timer.js';
 import {
@@ -195,6 +195,8 @@ export class Applier {
   private readonly opts: Required<Omit<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope' | 'targetName' | 'targetForm'>> & Pick<ApplyOptions, 'onProgress' | 'postChecks' | 'afterStepApplied' | 'scope' | 'targetName' | 'targetForm'>;
   /** Workloads HPAs scale (from the preflight), and the fields each apply leaves out. */
   private hpaTargets: ReadonlyMap<string, string> = new Map();
+  /** Services the bundle's Rollouts name (their selector may belong to Argo Rollouts in the target). */
+  private rolloutServices: ReadonlyMap<string, string> = new Map();
   private leftOut: LeftOutField[] = [];
   private objects: UntypedObjectApi;
   readonly status: StatusWriter;
@@ -253,6 +255,7 @@ export class Applier {
     const ignoreFields = input.differences?.ignoreFields ?? [];
     const items = await timed('preflight', async () => {
       this.hpaTargets = await this.readHpaTargets(input.objects);
+      this.rolloutServices = rolloutServices(input.objects);
       this.leftOut = [];
       return this.preflight(plan, previousInventory, reapply && current ? new Date(current.startedAt) : undefined, ignoreFields);
     });
@@ -430,11 +433,11 @@ export class Applier {
     const liveObjects = new LiveObjectReader(this.objects, objs.filter((o) => !o.metadata.namespace || existing.has(o.metadata.namespace)));
     const results = await mapBounded(objs, this.opts.concurrency, async (obj): Promise<PreflightItem> => {
       const entry = entryOf(obj);
-      const desired = this.sendable(obj, ignoreFields, this.leftOut);
       const ns = obj.metadata.namespace;
       const crdDeferred = bundledKinds.has(`${groupOf(obj.apiVersion)}/${obj.kind}`);
       if (ns && !existing.has(ns)) {
         if (!bundledNamespaces.has(ns)) throw new PreflightProblem({ object: describeObject(obj), kind: 'invalid', message: `namespace ${ns} does not exist and is not in the bundle` });
+        const desired = this.sendable(obj, ignoreFields, this.leftOut, undefined);
         if (crdDeferred) return { obj, desired, entry, decision: { action: 'create' }, deferred: 'crd' };
         await this.standInDryRun(desired);
         return { obj, desired, entry, decision: { action: 'create' }, deferred: 'namespace' };
@@ -444,11 +447,13 @@ export class Applier {
         live = await liveObjects.get(obj);
       } catch (err) {
         if (isUnknownKind(err)) {
-          if (crdDeferred) return { obj, desired, entry, decision: { action: 'create' }, deferred: 'crd' };
+          if (crdDeferred) return { obj, desired: this.sendable(obj, ignoreFields, this.leftOut, undefined), entry, decision: { action: 'create' }, deferred: 'crd' };
           throw new PreflightProblem({ object: describeObject(obj), kind: 'invalid', message: `the cluster does not serve ${obj.apiVersion} ${obj.kind} and the bundle has no CRD for it` });
         }
         if (apiStatusCode(err) !== 404) throw err;
       }
+      // Sent as the target needs it, knowing whether (and by whom) the object exists there.
+      const desired = this.sendable(obj, ignoreFields, this.leftOut, live);
       const info: LiveObjectInfo | undefined = live ? {
         annotations: live.metadata?.annotations ?? {},
         managers: [...new Set((live.metadata?.managedFields ?? []).map((m) => m.manager ?? '?'))],
@@ -487,12 +492,15 @@ export class Applier {
 
   /**
    * The object as sent to this target: rollout-relay's annotations added, in the target's form
-   * (`targetForm`), `ignoreFields` and HPA-owned `spec.replicas` left out (recorded in `leftOut`),
-   * so DR-side owners keep those fields.
+   * (`targetForm`), `ignoreFields`, HPA-owned `spec.replicas` and the `spec.selector` Argo Rollouts
+   * owns on an existing Service (`live`: the object in the target, undefined when it is created) left
+   * out (recorded in `leftOut`), so DR-side owners keep those fields.
    */
-  private sendable(obj: KubeObject, ignoreFields: readonly IgnoreField[], leftOut: LeftOutField[]): KubeObject {
+  private sendable(obj: KubeObject, ignoreFields: readonly IgnoreField[], leftOut: LeftOutField[], live: KubernetesObject | undefined, named = this.rolloutServices): KubeObject {
     const desired = desiredObject(obj, this.application);
-    const r = leaveOutFields(this.opts.targetForm ? this.opts.targetForm(desired) : desired, ignoreFields, this.hpaTargets);
+    const selectorOwners = live ? selectorManagers(live.metadata?.managedFields) : undefined;
+    const rolloutSelector = selectorLeftToRollouts(obj, named, selectorOwners, this.opts.fieldManager);
+    const r = leaveOutFields(this.opts.targetForm ? this.opts.targetForm(desired) : desired, ignoreFields, this.hpaTargets, rolloutSelector);
     leftOut.push(...r.leftOut);
     return r.object;
   }
@@ -521,6 +529,16 @@ export class Applier {
       }
     }));
     return hpaScaleTargets([...live, ...bundled]);
+  }
+
+  /** The object as it is in the target, or undefined when it does not exist. */
+  private async readIfExists(o: KubeObject): Promise<KubernetesObject | undefined> {
+    try {
+      return await this.objects.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) } });
+    } catch (err) {
+      if (apiStatusCode(err) === 404) return undefined;
+      throw err;
+    }
   }
 
   /** Dry-run create in a namespace that exists, for an object whose namespace the bundle creates. */
@@ -654,9 +672,13 @@ export class Applier {
         const admitted = this.opts.scope ? await this.opts.scope.partition(prevObjects) : { inside: prevObjects, outside: [] };
         if (admitted.outside.length) this.progress('rollback leaves objects outside the scope alone', { objects: admitted.outside.map((v) => v.object) });
         const prevPlan = planApply(admitted.inside);
+        const named = rolloutServices(admitted.inside);
         for (const step of prevPlan.steps) {
-          // Forced, but never over what DR-side owners hold (ignoreFields, HPA-owned replicas).
-          const results = await mapBounded(step.objects, this.opts.concurrency, (o) => this.objects.patch(this.sendable(o, prevDiffs?.ignoreFields ?? [], []), undefined, undefined, this.opts.fieldManager, true, PatchStrategy.ServerSideApply));
+          // Forced, but never over what DR-side owners hold (ignoreFields, HPA-owned replicas, Argo Rollouts' selectors).
+          const results = await mapBounded(step.objects, this.opts.concurrency, async (o) => {
+            const live = named.has(`${o.metadata.namespace ?? ''}/${o.metadata.name}`) && o.kind === 'Service' ? await this.readIfExists(o) : undefined;
+            return this.objects.patch(this.sendable(o, prevDiffs?.ignoreFields ?? [], [], live, named), undefined, undefined, this.opts.fieldManager, true, PatchStrategy.ServerSideApply);
+          });
           const failed = results.map((r, i) => ({ r, o: step.objects[i]! })).filter((x) => x.r.status === 'rejected');
           if (failed.length) throw new RelayError('APPLY_FAILED', `re-applying ${failed.map((f) => describeObject(f.o)).join(', ')} failed: ${apiMessage((failed[0]!.r as PromiseRejectedResult).reason)}`);
           if (step.objects.some((o) => o.kind === 'CustomResourceDefinition')) {

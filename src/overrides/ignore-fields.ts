@@ -34,8 +34,53 @@ export function hpaScaleTargets(hpas: readonly unknown[]): Map<string, string> {
 export interface LeftOutField {
   object: string;
   pointer: string;
-  /** `ignoreFields` or `hpa <namespace>/<name>`. */
+  /** `ignoreFields`, `hpa <namespace>/<name>` or `rollout <namespace>/<name> <field>`. */
   reason: string;
+}
+
+export const SELECTOR_POINTER = '/spec/selector';
+/** The Rollout fields naming Services whose selector Argo Rollouts points at one ReplicaSet. */
+const ROLLOUT_SERVICE_FIELDS = [['blueGreen', 'activeService'], ['blueGreen', 'previewService'], ['canary', 'stableService'], ['canary', 'canaryService']] as const;
+
+/**
+ * Which Services Rollouts of the bundle name (`namespace/name` → `rollout <namespace>/<name> <field>`):
+ * blue-green active/preview and canary stable/canary Services. Argo Rollouts adds
+ * `rollouts-pod-template-hash` to their `spec.selector`, an atomic map, and so owns all of it.
+ */
+export function rolloutServices(objects: readonly KubeObject[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const o of objects) {
+    if (o.kind !== 'Rollout' || groupOfApiVersion(o.apiVersion) !== 'argoproj.io') continue;
+    const strategy = (o as { spec?: { strategy?: Record<string, Record<string, unknown> | undefined> } }).spec?.strategy;
+    const ns = o.metadata.namespace ?? '';
+    for (const [kind, field] of ROLLOUT_SERVICE_FIELDS) {
+      const name = strategy?.[kind]?.[field];
+      if (typeof name === 'string' && name && !out.has(`${ns}/${name}`)) out.set(`${ns}/${name}`, `rollout ${ns}/${o.metadata.name} ${field}`);
+    }
+  }
+  return out;
+}
+
+/** The field managers that own `spec.selector` of a live object, from its managedFields. */
+export function selectorManagers(managedFields: readonly { manager?: string; fieldsV1?: object }[] | undefined): string[] {
+  const owners = (managedFields ?? []).filter((m) => {
+    const spec = (m.fieldsV1 as Record<string, unknown> | undefined)?.['f:spec'] as Record<string, unknown> | undefined;
+    return spec !== undefined && 'f:selector' in spec;
+  });
+  return [...new Set(owners.map((m) => m.manager ?? '?'))];
+}
+
+/**
+ * Whether `spec.selector` of a Service is left to Argo Rollouts in the target: the reason when it
+ * is, else undefined. Only for a Service a bundled Rollout names (`named`, from rolloutServices) that
+ * exists in the target (`liveSelectorManagers` undefined: it is created, so its selector is sent)
+ * and whose selector another field manager owns. A selector rollout-relay alone owns is still sent:
+ * leaving out a field it alone owns would make server-side apply delete it. Pure.
+ */
+export function selectorLeftToRollouts(obj: KubeObject, named: ReadonlyMap<string, string>, liveSelectorManagers: readonly string[] | undefined, fieldManager: string): string | undefined {
+  if (obj.kind !== 'Service' || groupOfApiVersion(obj.apiVersion) !== '' || liveSelectorManagers === undefined) return undefined;
+  const reason = named.get(`${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
+  return reason && liveSelectorManagers.some((m) => m !== fieldManager) ? reason : undefined;
 }
 
 /** A copy of `doc` without the value at `pointer` (the same object when there is nothing to remove). */
@@ -53,10 +98,11 @@ export function removeAt<T>(doc: T, pointer: string): T {
 
 /**
  * The object as rollout-relay sends it to one target: without the `ignoreFields` pointers of its
- * kind, and without `spec.replicas` when an HPA scales it (`hpaTargets` from hpaScaleTargets), so
- * the DR-side owner of those fields keeps them and server-side apply sees no conflict. Pure.
+ * kind, without `spec.replicas` when an HPA scales it (`hpaTargets` from hpaScaleTargets), and
+ * without `spec.selector` when `rolloutSelector` (from selectorLeftToRollouts) says Argo Rollouts
+ * owns it, so the DR-side owner of those fields keeps them and server-side apply sees no conflict. Pure.
  */
-export function leaveOutFields(obj: KubeObject, ignoreFields: readonly IgnoreField[], hpaTargets: ReadonlyMap<string, string>): { object: KubeObject; leftOut: LeftOutField[] } {
+export function leaveOutFields(obj: KubeObject, ignoreFields: readonly IgnoreField[], hpaTargets: ReadonlyMap<string, string>, rolloutSelector?: string): { object: KubeObject; leftOut: LeftOutField[] } {
   const group = groupOfApiVersion(obj.apiVersion);
   const what = describeSelected(obj);
   const leftOut: LeftOutField[] = [];
@@ -73,5 +119,6 @@ export function leaveOutFields(obj: KubeObject, ignoreFields: readonly IgnoreFie
   }
   const hpa = SCALED_KINDS.has(`${group}/${obj.kind}`) ? hpaTargets.get(workloadKey(group, obj.kind, obj.metadata.namespace ?? '', obj.metadata.name)) : undefined;
   if (hpa) drop(REPLICAS_POINTER, `hpa ${hpa}`);
+  if (rolloutSelector) drop(SELECTOR_POINTER, rolloutSelector);
   return { object, leftOut };
 }

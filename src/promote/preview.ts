@@ -20,8 +20,8 @@ export interface PromotionPreview {
 /**
  * What promoting a workload now would change in one target, without writing anything: the
  * application is exported from primary as a promotion would, the target's overrides are applied,
- * and the DR server dry-runs every object (ignoreFields and HPA-owned replicas left out, ownership
- * checked), as the real apply would. Nothing is signed and nothing is recorded.
+ * and the DR server dry-runs every object (ignoreFields, HPA-owned replicas and Argo Rollouts'
+ * selectors left out, ownership checked), as the real apply would. Nothing is signed and nothing is recorded.
  */
 export async function previewPromotion(config: RelayConfig, primary: KubeConfig, workload: { namespace: string; name: string; kind?: WorkloadRef['kind'] }, targetName: string): Promise<PromotionPreview> {
   const target = config.targets.find((t) => t.name === targetName);

@@ -43,7 +43,7 @@ export interface OverridesRecord {
   digest: string;
   /** Each override, in order, with the objects it patched. */
   applied: { name: string; type: string; objects: string[] }[];
-  /** Fields not sent: `ignoreFields` pointers and `spec.replicas` of HPA-scaled workloads. */
+  /** Fields not sent: `ignoreFields` pointers, `spec.replicas` of HPA-scaled workloads, `spec.selector` of Services Argo Rollouts owns. */
   leftOut: { object: string; pointer: string; reason: string }[];
 }
 
