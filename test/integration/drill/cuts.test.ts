@@ -33,7 +33,8 @@ describe('drill: scale-to-zero and command cuts, and refusing while a promotion 
 
   after(async () => {
     await deleteDrNamespaces();
-    await deleteNamespaceAndWait('primary', ns);
+    // After a cut, kube-controller-manager's namespace controller may take a while to resume deleting.
+    await deleteNamespaceAndWait('primary', ns, 150_000);
   });
 
   it('scale-to-zero: primary\'s Rollout goes to 0 replicas and back to exactly 2, same revision, nothing deleted; DR verified meanwhile', async () => {

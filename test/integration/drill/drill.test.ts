@@ -38,7 +38,8 @@ describe('drill: DR failover drills on the real sandbox', function () {
 
   after(async () => {
     await deleteDrNamespaces();
-    await deleteNamespaceAndWait('primary', ns);
+    // After a cut, kube-controller-manager's namespace controller may take a while to resume deleting.
+    await deleteNamespaceAndWait('primary', ns, 150_000);
   });
 
   it('DR in sync: every step passes, RTO measured under the SLA, RPO 0, the JSON report matches its schema, primary is back', async () => {
