@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseStrictYaml } from '../strict-yaml.js';
 import { z } from 'zod';
 import { isDuration, parseDuration } from '../bundle/create.js';
 import { ignoreFieldSchema, MAX_OVERRIDES, overrideName, overrideSchema, overridesPath } from '../bundle/overrides-file.js';
@@ -154,12 +154,7 @@ export function loadRelayConfig(path: string): RelayConfig {
 /** The same over text already read; `file`/`baseDir` say where relative paths resolve. */
 export function parseRelayConfig(textContent: string, where: { file: string; baseDir: string }): RelayConfig {
   const { file, baseDir } = where;
-  let raw: unknown;
-  try {
-    raw = parseYaml(textContent, { uniqueKeys: true, maxAliasCount: 50 });
-  } catch (err) {
-    throw new RelayError('CONFIG_INVALID', `${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`, { cause: err });
-  }
+  const raw = parseStrictYaml(textContent, 'CONFIG_INVALID', file);
   const problems: string[] = [];
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) problems.push(...issueLines(parsed.error.issues as unknown as Issue[]));

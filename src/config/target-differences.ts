@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { parseStrictYaml } from '../strict-yaml.js';
 import { z } from 'zod';
 import { formatZodIssues } from '../bundle/bounded-json.js';
 import { ignoreFieldSchema, MAX_OVERRIDES, MAX_OVERRIDES_FILE_BYTES, overrideName, overrideSchema, type TargetDifferences } from '../bundle/overrides-file.js';
@@ -21,12 +21,7 @@ const schema = z.looseObject({
  */
 export function loadTargetDifferences(path: string): TargetDifferences[] {
   const text = readBoundedFileSync(path, { what: 'overrides file', maxBytes: MAX_OVERRIDES_FILE_BYTES, code: 'CONFIG_INVALID' }).toString('utf8');
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 50 });
-  } catch (err) {
-    throw new RelayError('CONFIG_INVALID', `${path}: not valid YAML (${(err as Error).message.split('\n')[0]})`, { cause: err });
-  }
+  const raw = parseStrictYaml(text, 'CONFIG_INVALID', path);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new RelayError('CONFIG_INVALID', `${path}: ${formatZodIssues(parsed.error)}`);
   return parsed.data.targets.map((t, i) => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseStrictYaml } from '../strict-yaml.js';
 import { z } from 'zod';
 import { isDuration, parseDuration } from '../bundle/create.js';
 import { RelayError } from '../errors.js';
@@ -206,11 +206,5 @@ export function loadScenario(path: string): DrillScenario {
   } catch (err) {
     throw new RelayError('CONFIG_INVALID', `cannot read drill scenario ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 50 });
-  } catch (err) {
-    throw new RelayError('CONFIG_INVALID', `${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`, { cause: err });
-  }
-  return parseScenario(raw, file);
+  return parseScenario(parseStrictYaml(text, 'CONFIG_INVALID', file), file);
 }

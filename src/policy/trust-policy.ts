@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseStrictYaml } from '../strict-yaml.js';
 import { z } from 'zod';
 import { formatZodIssues } from '../bundle/index-file.js';
 import { readBoundedFileSync, MAX_KEY_FILE_BYTES, MAX_POLICY_FILE_BYTES } from '../bounded-file.js';
@@ -79,12 +79,7 @@ function pemOrPath(value: string, baseDir: string, what: string): { pem: string;
 /** Parses policy YAML text; key paths are relative to `baseDir`. Throws POLICY_INVALID or KEY_INVALID. */
 export function parseTrustPolicy(text: string, options: PolicyLoadOptions & { where?: string } = {}): TrustPolicy {
   const where = options.where ?? 'trust policy';
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 50 });
-  } catch (err) {
-    throw new RelayError('POLICY_INVALID', `${where}: not valid YAML (${(err as Error).message.split('\n')[0]})`, { cause: err });
-  }
+  const raw = parseStrictYaml(text, 'POLICY_INVALID', where);
   const parsed = trustPolicySchema.safeParse(raw);
   if (!parsed.success) throw new RelayError('POLICY_INVALID', `${where}: ${formatZodIssues(parsed.error)}`);
   const baseDir = options.baseDir ?? process.cwd();
