@@ -5,10 +5,17 @@ import { RelayError, type RelayErrorCode } from './errors.js';
 /** Key, certificate and policy files are small; anything bigger is not one. */
 export const MAX_KEY_FILE_BYTES = 64 * 1024;
 export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
+/**
+ * Files a person writes (relay config, drill scenario, hook Job template). The overrides file's cap
+ * too: a RelayConfig is also read as one (`bundle create --overrides`), so both accept the same files.
+ */
+export const MAX_SETTINGS_FILE_BYTES = 1024 * 1024;
 
 export interface BoundedReadOptions {
   /** What the file is, for messages ("key", "trust policy"). */
   what: string;
+  /** The setting that named the file ("hooks[0] (smoke)"), put before the message. */
+  field?: string;
   maxBytes: number;
   /** Code of the refusal when the path is not a small regular file. */
   code: RelayErrorCode;
@@ -18,12 +25,13 @@ export interface BoundedReadOptions {
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 function refuse(path: string, opts: BoundedReadOptions, detail: string, cause?: unknown): RelayError {
-  return new RelayError(opts.code, `${opts.what} ${path} ${detail}`, cause === undefined ? undefined : { cause });
+  const prefix = opts.field === undefined ? '' : `${opts.field}: `;
+  return new RelayError(opts.code, `${prefix}${opts.what} ${path} ${detail}`, cause === undefined ? undefined : { cause });
 }
 
 function checkStat(path: string, st: { isFile(): boolean; size: number }, opts: BoundedReadOptions): void {
   if (!st.isFile()) throw refuse(path, opts, 'is not a regular file; give the path of a file');
-  if (st.size > opts.maxBytes) throw refuse(path, opts, `is ${st.size} bytes, above the ${opts.maxBytes}-byte limit for a ${opts.what} file`);
+  if (st.size > opts.maxBytes) throw refuse(path, opts, `is ${st.size} bytes, above the ${opts.maxBytes}-byte limit for a ${opts.what} file; check that the path names the right file`);
 }
 
 /**
@@ -35,7 +43,7 @@ export function readBoundedFileSync(path: string, opts: BoundedReadOptions): Buf
   try {
     fd = openSync(path, OPEN_FLAGS);
   } catch (err) {
-    throw refuse(path, opts, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+    throw refuse(path, opts, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the path and its permissions`, err);
   }
   try {
     checkStat(path, fstatSync(fd), opts);
@@ -45,7 +53,7 @@ export function readBoundedFileSync(path: string, opts: BoundedReadOptions): Buf
       const r = readSync(fd, buf, n, buf.length - n, null);
       if (r === 0) break;
       n += r;
-      if (n > opts.maxBytes) throw refuse(path, opts, `is above the ${opts.maxBytes}-byte limit for a ${opts.what} file`);
+      if (n > opts.maxBytes) throw refuse(path, opts, `is above the ${opts.maxBytes}-byte limit for a ${opts.what} file; check that the path names the right file`);
     }
     return buf.subarray(0, n);
   } finally {
@@ -59,7 +67,7 @@ export async function readBoundedFile(path: string, opts: BoundedReadOptions): P
   try {
     fh = await open(path, OPEN_FLAGS);
   } catch (err) {
-    throw refuse(path, opts, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+    throw refuse(path, opts, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the path and its permissions`, err);
   }
   try {
     checkStat(path, await fh.stat(), opts);
@@ -69,7 +77,7 @@ export async function readBoundedFile(path: string, opts: BoundedReadOptions): P
       const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
       if (bytesRead === 0) break;
       n += bytesRead;
-      if (n > opts.maxBytes) throw refuse(path, opts, `is above the ${opts.maxBytes}-byte limit for a ${opts.what} file`);
+      if (n > opts.maxBytes) throw refuse(path, opts, `is above the ${opts.maxBytes}-byte limit for a ${opts.what} file; check that the path names the right file`);
     }
     return buf.subarray(0, n);
   } finally {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseStrictYaml } from '../strict-yaml.js';
 import { z } from 'zod';
@@ -8,7 +7,7 @@ import { RelayError } from '../errors.js';
 import { createHookRunner } from '../hooks/index.js';
 import { loadTrustPolicy } from '../policy/trust-policy.js';
 import { loadPrivateKey } from '../signing/keys.js';
-import { readBoundedFileSync, MAX_KEY_FILE_BYTES } from '../bounded-file.js';
+import { readBoundedFileSync, MAX_KEY_FILE_BYTES, MAX_SETTINGS_FILE_BYTES } from '../bounded-file.js';
 import { isLabelSelector } from './selector.js';
 import type { RelayConfig, SigningKeyRef, TargetConfig } from './types.js';
 
@@ -142,12 +141,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function loadRelayConfig(path: string): RelayConfig {
   const file = resolve(path);
   const baseDir = dirname(file);
-  let textContent: string;
-  try {
-    textContent = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new RelayError('CONFIG_INVALID', `cannot read config ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
-  }
+  // Bounded: a path like /dev/zero or a FIFO is refused before anything is parsed.
+  const textContent = readBoundedFileSync(file, { what: 'config', maxBytes: MAX_SETTINGS_FILE_BYTES, code: 'CONFIG_INVALID' }).toString('utf8');
   return parseRelayConfig(textContent, { file, baseDir });
 }
 

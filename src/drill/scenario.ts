@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parseStrictYaml } from '../strict-yaml.js';
 import { z } from 'zod';
 import { isDuration, parseDuration } from '../bundle/create.js';
+import { readBoundedFileSync, MAX_SETTINGS_FILE_BYTES } from '../bounded-file.js';
 import { RelayError } from '../errors.js';
 
 /**
@@ -200,11 +200,6 @@ export function parseScenario(raw: unknown, file: string): DrillScenario {
 /** Reads and validates a scenario file (`drill --scenario FILE`). */
 export function loadScenario(path: string): DrillScenario {
   const file = resolve(path);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new RelayError('CONFIG_INVALID', `cannot read drill scenario ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
-  }
+  const text = readBoundedFileSync(file, { what: 'drill scenario', maxBytes: MAX_SETTINGS_FILE_BYTES, code: 'CONFIG_INVALID' }).toString('utf8');
   return parseScenario(parseStrictYaml(text, 'CONFIG_INVALID', file), file);
 }

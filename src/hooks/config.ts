@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../bundle/index.js';
+import { readBoundedFileSync, MAX_SETTINGS_FILE_BYTES } from '../bounded-file.js';
 import { RelayError } from '../errors.js';
 import { checkTemplate, hasPlaceholder, renderTemplate, type TemplateValues } from './template.js';
 
@@ -154,12 +154,7 @@ function checkUrl(text: string, where: string): void {
 
 function loadJobTemplate(template: string, baseDir: string, where: string): { path: string; text: string } {
   const path = isAbsolute(template) ? template : resolve(baseDir, template);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw invalid(where, `cannot read Job template ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
+  const text = readBoundedFileSync(path, { field: where, what: 'Job template', maxBytes: MAX_SETTINGS_FILE_BYTES, code: 'CONFIG_INVALID' }).toString('utf8');
   checkTemplate(text, `${where} (${path})`);
   // Render with sample values so a template that only breaks once filled in is caught now.
   const job = parseJobTemplate(renderTemplate(text, SAMPLE_VALUES), `${where} (${path})`);

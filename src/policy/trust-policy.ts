@@ -73,7 +73,7 @@ export interface PolicyLoadOptions {
 function pemOrPath(value: string, baseDir: string, what: string): { pem: string; origin: string } {
   if (value.includes('-----BEGIN ')) return { pem: value, origin: 'inline' };
   const path = isAbsolute(value) ? value : resolve(baseDir, value);
-  return { pem: readBoundedFileSync(path, { what: `${what}: key`, maxBytes: MAX_KEY_FILE_BYTES, code: 'POLICY_INVALID' }).toString('utf8'), origin: path };
+  return { pem: readBoundedFileSync(path, { field: what, what: 'key', maxBytes: MAX_KEY_FILE_BYTES, code: 'POLICY_INVALID' }).toString('utf8'), origin: path };
 }
 
 /** Parses policy YAML text; key paths are relative to `baseDir`. Throws POLICY_INVALID or KEY_INVALID. */

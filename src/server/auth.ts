@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readBoundedFileSync, MAX_KEY_FILE_BYTES } from '../bounded-file.js';
 import { RelayError } from '../errors.js';
 
 export type BearerCheck = 'ok' | 'missing' | 'wrong';
@@ -18,13 +18,7 @@ export function checkBearer(header: string | undefined, expected: string): Beare
 
 /** Reads a token file (trailing newline ignored); refuses an empty or unreadable one with CONFIG_INVALID. */
 export function readTokenFile(path: string, field: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new RelayError('CONFIG_INVALID', `${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); create it with one token line`, { cause: err });
-  }
-  const token = text.trim();
+  const token = readBoundedFileSync(path, { field, what: 'token', maxBytes: MAX_KEY_FILE_BYTES, code: 'CONFIG_INVALID' }).toString('utf8').trim();
   if (token.length < 16 || /\s/.test(token)) throw new RelayError('CONFIG_INVALID', `${field}: the token in ${path} must be one line of at least 16 characters without spaces`);
   return token;
 }

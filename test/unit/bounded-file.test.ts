@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readBoundedFile, readBoundedFileSync, MAX_KEY_FILE_BYTES } from '../../src/bounded-file.js';
+import { readBoundedFile, readBoundedFileSync, MAX_KEY_FILE_BYTES, MAX_POLICY_FILE_BYTES, MAX_SETTINGS_FILE_BYTES } from '../../src/bounded-file.js';
+import { loadRelayConfig } from '../../src/config/load.js';
+import { loadScenario } from '../../src/drill/scenario.js';
+import type { RelayErrorCode } from '../../src/errors.js';
+import { parseHookSpecs } from '../../src/hooks/config.js';
 import { loadTrustPolicy, parseTrustPolicy } from '../../src/policy/index.js';
+import { readTokenFile } from '../../src/server/auth.js';
 import { expectCode, tempDir } from '../helpers/bundle-fixtures.js';
-import { runCli } from './cli/run-cli.js';
+import { runCli, runCliInProcess } from './cli/run-cli.js';
 
 describe('bounded file reading (keys, certificates, policies)', function () {
   // Runs the CLI in child processes: slow when the machine is busy.
@@ -46,6 +51,63 @@ describe('bounded file reading (keys, certificates, policies)', function () {
       const r = await runCli(args);
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /^error KEY_INVALID: .*not a regular file/m);
+    }
+  });
+});
+
+describe('files an operator names are read bounded (config, drill scenario, Job template, token, TLS PEM, policy to re-scope)', function () {
+  this.timeout(120_000);
+  let dir: { path: string; cleanup: () => void };
+  let fifo: string;
+  beforeEach(() => {
+    dir = tempDir();
+    fifo = join(dir.path, 'fifo');
+    execFileSync('mkfifo', [fifo]); // no writer: a plain read would block on open forever
+  });
+  afterEach(() => dir.cleanup());
+
+  /** One byte over the cap, of content the loader would accept or parse if it read it. */
+  function oversized(maxBytes: number, line: string): string {
+    const p = join(dir.path, 'big');
+    writeFileSync(p, line.repeat(Math.ceil((maxBytes + 1) / line.length)));
+    return p;
+  }
+
+  const loaders: { name: string; code: RelayErrorCode; maxBytes: number; line: string; load: (p: string) => unknown }[] = [
+    { name: 'relay config', code: 'CONFIG_INVALID', maxBytes: MAX_SETTINGS_FILE_BYTES, line: '# padding\n', load: (p) => loadRelayConfig(p) },
+    { name: 'drill scenario', code: 'CONFIG_INVALID', maxBytes: MAX_SETTINGS_FILE_BYTES, line: '# padding\n', load: (p) => loadScenario(p) },
+    { name: 'hook Job template', code: 'CONFIG_INVALID', maxBytes: MAX_SETTINGS_FILE_BYTES, line: '# padding\n', load: (p) => parseHookSpecs([{ name: 'smoke', type: 'job', template: p, timeout: 60 }], dir.path) },
+    // A token of only letters is valid at any length: only the cap refuses it.
+    { name: 'token file', code: 'CONFIG_INVALID', maxBytes: MAX_KEY_FILE_BYTES, line: 'abcdefgh', load: (p) => readTokenFile(p, 'server.tokenFile') },
+  ];
+
+  for (const l of loaders) {
+    it(`${l.name}: one byte over the cap, /dev/zero and a FIFO are ${l.code} before anything is parsed`, async () => {
+      const big = await expectCode(() => l.load(oversized(l.maxBytes, l.line)), l.code);
+      assert.match(big.message, new RegExp(`above the ${l.maxBytes}-byte limit .*; check that the path names the right file`));
+      for (const p of ['/dev/zero', fifo]) {
+        const err = await expectCode(() => l.load(p), l.code);
+        assert.match(err.message, /is not a regular file; give the path of a file/);
+      }
+      const missing = await expectCode(() => l.load(join(dir.path, 'missing.yaml')), l.code);
+      assert.match(missing.message, /missing\.yaml cannot be read \(ENOENT\); check the path/);
+    });
+  }
+
+  it('a hook\'s refusal names the hook; a token file\'s names the setting', async () => {
+    assert.match((await expectCode(() => parseHookSpecs([{ name: 'smoke', type: 'job', template: fifo, timeout: 60 }], dir.path), 'CONFIG_INVALID')).message, /^hooks\[0\] \(smoke\): Job template .*fifo is not a regular file/);
+    assert.match((await expectCode(() => readTokenFile('/dev/zero', 'plugin.tokenFile'), 'CONFIG_INVALID')).message, /^plugin\.tokenFile: token \/dev\/zero is not a regular file/);
+  });
+
+  it('appset-plugin --tls-cert and policy scope --policy are refused before the config or the cluster is read', async () => {
+    const big = oversized(MAX_POLICY_FILE_BYTES, 'a'.repeat(63) + '\n');
+    for (const p of [fifo, '/dev/zero', big]) {
+      const tls = await runCliInProcess('appset-plugin', '--config', join(dir.path, 'missing.yaml'), '--listen', '127.0.0.1:0', '--tls-cert', p, '--tls-key', p);
+      assert.equal(tls.code, 2, tls.stderr);
+      assert.match(tls.stderr, /^error USAGE: --tls-cert: PEM .* (is not a regular file|is \d+ bytes, above the \d+-byte limit)/m);
+      const scope = await runCliInProcess('policy', 'scope', '--from-appproject', 'argocd/shop', '--context', 'no-such-context', '--policy', p);
+      assert.equal(scope.code, 1, scope.stderr);
+      assert.match(scope.stderr, /^error POLICY_INVALID: trust policy .* (is not a regular file|is \d+ bytes, above the \d+-byte limit)/m);
     }
   });
 });

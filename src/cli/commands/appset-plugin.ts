@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readBoundedFileSync, MAX_KEY_FILE_BYTES } from '../../bounded-file.js';
 import type { Command } from 'commander';
 import { RelayError } from '../../errors.js';
 
@@ -11,11 +11,7 @@ interface AppsetPluginCliOptions {
 }
 
 function readPem(path: string, flag: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new RelayError('USAGE', `${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'cannot read'}`, { cause: err });
-  }
+  return readBoundedFileSync(path, { field: flag, what: 'PEM', maxBytes: MAX_KEY_FILE_BYTES, code: 'USAGE' }).toString('utf8');
 }
 
 /** `rollout-relay appset-plugin`: the ApplicationSet plugin generator on its own listener, until SIGTERM. */
@@ -30,6 +26,8 @@ export function registerAppsetPlugin(program: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .action(async (opts: AppsetPluginCliOptions) => {
       if (!!opts.tlsCert !== !!opts.tlsKey) throw new RelayError('USAGE', '--tls-cert and --tls-key go together');
+      // Read first: a wrong path is refused before the config and the cluster are.
+      const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert, '--tls-cert'), key: readPem(opts.tlsKey, '--tls-key') } : undefined;
       const [{ loadRelayConfig }, { loadKubeConfig }, { pluginHandlerFromConfig, startPluginServer }, { createLogger }] = await Promise.all([
         import('../../config/load.js'), import('../../cluster/kubeconfig.js'), import('../../plugin/index.js'), import('../../log.js'),
       ]);
@@ -39,7 +37,6 @@ export function registerAppsetPlugin(program: Command): void {
       const primary = loadKubeConfig({ ...(config.source.kubeconfig ? { kubeconfig: config.source.kubeconfig } : {}), ...(config.source.context ? { context: config.source.context } : {}) });
       const log = createLogger().child({ component: 'appset-plugin' });
       const handler = pluginHandlerFromConfig(config, primary, { ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}), log });
-      const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert, '--tls-cert'), key: readPem(opts.tlsKey, '--tls-key') } : undefined;
       const server = await startPluginServer({ listen, handler, ...(tls ? { tls } : {}) });
       log.info({ url: server.url, targets: config.targets.map((t) => t.name) }, 'appset plugin listening');
       process.stderr.write(`appset-plugin listening on ${server.url}\n`);

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseDocument, stringify } from 'yaml';
+import { readBoundedFileSync, MAX_POLICY_FILE_BYTES } from '../../bounded-file.js';
 import { RelayError } from '../../errors.js';
 import { describeScope, loadTrustPolicy, parseTrustPolicy, scopeFromAppProject, type ScopeRules } from '../../policy/index.js';
 
@@ -35,9 +35,8 @@ async function readAppProject(ref: string, opts: ScopeCliOptions): Promise<unkno
   }
 }
 
-/** The policy file's text with `scope` replaced (policy-wide, or on one key), comments kept; validated. */
-function withScope(policyPath: string, scope: ScopeRules, keyName: string | undefined): string {
-  const text = readFileSync(policyPath, 'utf8');
+/** The policy's text (read from `policyPath`) with `scope` replaced (policy-wide, or on one key), comments kept; validated. */
+function withScope(text: string, policyPath: string, scope: ScopeRules, keyName: string | undefined): string {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length) throw new RelayError('POLICY_INVALID', `${policyPath}: not valid YAML (${doc.errors[0]!.message.split('\n')[0]})`);
   if (keyName === undefined) {
@@ -66,6 +65,8 @@ async function runScope(opts: ScopeCliOptions): Promise<void> {
   }
   if (opts.key !== undefined && opts.policy === undefined) throw new RelayError('USAGE', '--key needs --policy FILE (the policy whose key gets the scope)');
   if (opts.target !== undefined || opts.application !== undefined) throw new RelayError('USAGE', '--target and --application go with --policy alone (describing a policy)');
+  // Read before the cluster is asked, so a wrong --policy path is refused at once.
+  const policyText = opts.policy === undefined ? undefined : readBoundedFileSync(opts.policy, { what: 'trust policy', maxBytes: MAX_POLICY_FILE_BYTES, code: 'POLICY_INVALID' }).toString('utf8');
   const project = await readAppProject(opts.fromAppproject, opts);
   const { scope, warnings } = scopeFromAppProject(project, opts.destinationCluster !== undefined ? { cluster: opts.destinationCluster } : {});
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
@@ -73,8 +74,8 @@ async function runScope(opts: ScopeCliOptions): Promise<void> {
     process.stdout.write(JSON.stringify({ scope, warnings }, null, 2) + '\n');
     return;
   }
-  process.stdout.write(opts.policy !== undefined
-    ? withScope(opts.policy, scope, opts.key)
+  process.stdout.write(opts.policy !== undefined && policyText !== undefined
+    ? withScope(policyText, opts.policy, scope, opts.key)
     : `# from AppProject ${opts.fromAppproject}; put it in the trust policy (policy-wide, or under a key to narrow it)\n${stringify({ scope }, { lineWidth: 0 })}`);
 }
 

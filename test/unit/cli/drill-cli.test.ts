@@ -58,7 +58,7 @@ describe('rollout-relay drill (no cluster needed)', () => {
     const { file } = setup({ config: 'missing.yaml' });
     const r = await runCli(['drill', '--scenario', file]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /error CONFIG_INVALID: drill scenario .*: config: cannot read config .*missing\.yaml/);
+    assert.match(r.stderr, /error CONFIG_INVALID: drill scenario .*: config: config .*missing\.yaml cannot be read \(ENOENT\)/);
   });
 
   it('parseFormats: defaults json,md; duplicates once', () => {

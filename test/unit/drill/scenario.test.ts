@@ -95,7 +95,7 @@ describe('drill scenario', () => {
   });
 
   it('refuses a missing file and bad YAML with CONFIG_INVALID', () => {
-    assert.throws(() => loadScenario('/nonexistent/drill.yaml'), (e: unknown) => e instanceof RelayError && e.code === 'CONFIG_INVALID' && /cannot read drill scenario/.test(e.message));
+    assert.throws(() => loadScenario('/nonexistent/drill.yaml'), (e: unknown) => e instanceof RelayError && e.code === 'CONFIG_INVALID' && /drill scenario \/nonexistent\/drill\.yaml cannot be read \(ENOENT\)/.test(e.message));
     const dir = mkdtempSync(join(tmpdir(), 'rr-scenario-'));
     writeFileSync(join(dir, 'bad.yaml'), 'a: [1, 2\n');
     assert.throws(() => loadScenario(join(dir, 'bad.yaml')), (e: unknown) => e instanceof RelayError && e.code === 'CONFIG_INVALID' && /not valid YAML/.test(e.message));
