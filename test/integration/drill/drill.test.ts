@@ -7,10 +7,9 @@ import { loadRelayConfig } from '../../../src/config/load.js';
 import { Promoter } from '../../../src/promote/index.js';
 import { componentRunning } from '../../../src/sandbox/restart.js';
 import { CUT_RECORD, recoverSandboxCut } from '../../../src/drill/cuts.js';
-import { kubeConfig, sandbox, suiteNamespace, deleteNamespaceAndWait } from '../support/sandbox.js';
-import { applyPrimary, cleanupDrNamespace, deleteDrNamespaces, drStatus, rolloutApp, waitComplete } from '../promote/support.js';
+import { kubeConfig, sandbox } from '../support/sandbox.js';
+import { applyPrimary, closedPort, drStatus, rolloutApp, waitComplete } from '../promote/support.js';
 import { DrillSetup, runDrill, sandboxHealthy } from './support.js';
-import { closedPort } from '../promote/support.js';
 
 /**
  * `rollout-relay drill` on the real sandbox: the cut stops primary's kube-apiserver process (the
@@ -19,31 +18,12 @@ import { closedPort } from '../promote/support.js';
  */
 describe('drill: DR failover drills on the real sandbox', function () {
   this.timeout(300_000);
-  let setup: DrillSetup;
-  let ns = '';
+  // Signed with release.key and other.key; the trust policy trusts only release.key: DR verifies one signature.
+  const drill = DrillSetup.forSuite({ namespacePrefix: 'rr-drill', app: 'checkout', setup: { extra: { signing: { keys: ['release.key', 'other.key'] } } } });
   const reports = (name: string) => mkdtempSync(join(tmpdir(), `rr-drill-${name}-`));
 
-  before(async () => {
-    // Signed with release.key and other.key; the trust policy trusts only release.key: DR verifies one signature.
-    setup = new DrillSetup({ extra: { signing: { keys: ['release.key', 'other.key'] } } });
-    ns = await suiteNamespace('rr-drill', ['primary']);
-    cleanupDrNamespace(ns);
-    await applyPrimary(rolloutApp(ns, 'checkout', 'registry.example/checkout:1'));
-    await waitComplete('Rollout', ns, 'checkout', 'registry.example/checkout:1');
-    const first = await setup.promoter().promote({ workload: { kind: 'Rollout', namespace: ns, name: 'checkout' } });
-    assert.equal(first.targets[0]!.state, 'completed', first.targets[0]!.message);
-  });
-
-  afterEach(sandboxHealthy);
-
-  after(async () => {
-    await deleteDrNamespaces();
-    // After a cut, kube-controller-manager's namespace controller may take a while to resume deleting.
-    await deleteNamespaceAndWait('primary', ns, 150_000);
-  });
-
   it('DR in sync: every step passes, RTO measured under the SLA, RPO 0, the JSON report matches its schema, primary is back', async () => {
-    const scenario = setup.scenario('in-sync', { applications: [`${ns}/checkout`], objectives: { rto: '60s', rpo: 0 } });
+    const scenario = drill.setup.scenario('in-sync', { applications: [`${drill.ns}/checkout`], objectives: { rto: '60s', rpo: 0 } });
     const dir = reports('sync');
     const r = await runDrill(scenario, dir, { formats: 'json,md,junit,html' });
     assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
@@ -55,12 +35,12 @@ describe('drill: DR failover drills on the real sandbox', function () {
     assert.equal(report.cut.type, 'sandbox');
     assert.ok(report.cut.at && report.cut.undoneAt && Date.parse(report.cut.undoneAt) >= Date.parse(report.cut.at));
     const target = report.applications[0]!.targets[0]!;
-    const status = await drStatus(`${ns}/checkout`);
+    const status = await drStatus(`${drill.ns}/checkout`);
     assert.equal(target.bundleDigest, status!.bundleDigest);
     assert.equal(target.hotUpdateStatus, 'completed');
     // Proof: the key ids DR recorded as verified (not the config's signing keys, which include other.key).
-    assert.deepEqual(status!.keyIds, [setup.releaseKeyId]);
-    assert.deepEqual(target.keyIds, [setup.releaseKeyId]);
+    assert.deepEqual(status!.keyIds, [drill.setup.releaseKeyId]);
+    assert.deepEqual(target.keyIds, [drill.setup.releaseKeyId]);
     assert.equal(report.applications[0]!.primaryRevision, '1');
     // --json printed the same report on stdout.
     assert.equal((JSON.parse(r.stdout) as { verdict: string }).verdict, 'pass');
@@ -79,19 +59,19 @@ describe('drill: DR failover drills on the real sandbox', function () {
 
   it('DR stale (the last promotion failed): the drill fails with RPO 1 release and the seconds behind, and the verdict says why', async () => {
     // Release 2 in primary; its promotion fails in DR (the smoke Job's pod fails) and is rolled back.
-    writeFileSync(join(setup.dir, 'smoke-fail.yaml'), [
+    writeFileSync(join(drill.setup.dir, 'smoke-fail.yaml'), [
       'apiVersion: batch/v1', 'kind: Job', 'spec:', '  backoffLimit: 0', '  template:', '    metadata:', '      annotations:',
       '        rollout-relay.io/kwok-fail: "true"', '    spec:', '      restartPolicy: Never', '      containers:', '        - {name: smoke, image: "registry.example/smoke:1"}', '',
     ].join('\n'));
-    const failing = setup.config('relay-failing-hook.yaml', { hooks: [{ name: 'smoke', type: 'job', template: 'smoke-fail.yaml', timeout: '60s' }] });
-    await applyPrimary(rolloutApp(ns, 'checkout', 'registry.example/checkout:2'));
-    await waitComplete('Rollout', ns, 'checkout', 'registry.example/checkout:2');
-    const failed = await new Promoter(loadRelayConfig(failing), { primary: kubeConfig('primary') }).promote({ workload: { kind: 'Rollout', namespace: ns, name: 'checkout' } });
+    const failing = drill.setup.config('relay-failing-hook.yaml', { hooks: [{ name: 'smoke', type: 'job', template: 'smoke-fail.yaml', timeout: '60s' }] });
+    await applyPrimary(rolloutApp(drill.ns, 'checkout', 'registry.example/checkout:2'));
+    await waitComplete('Rollout', drill.ns, 'checkout', 'registry.example/checkout:2');
+    const failed = await new Promoter(loadRelayConfig(failing), { primary: kubeConfig('primary') }).promote({ workload: { kind: 'Rollout', namespace: drill.ns, name: 'checkout' } });
     assert.equal(failed.targets[0]!.state, 'rolled-back', failed.targets[0]!.message);
-    const before = await drStatus(`${ns}/checkout`);
+    const before = await drStatus(`${drill.ns}/checkout`);
     assert.equal(before!.lastCompleted?.revision, '1');
 
-    const scenario = setup.scenario('stale', { applications: [`${ns}/checkout`], objectives: { rpo: 0 } });
+    const scenario = drill.setup.scenario('stale', { applications: [`${drill.ns}/checkout`], objectives: { rpo: 0 } });
     const r = await runDrill(scenario, reports('stale'));
     assert.equal(r.code, 1, `${r.stderr}\n${r.stdout}`);
     const report = r.report!;
@@ -110,8 +90,8 @@ describe('drill: DR failover drills on the real sandbox', function () {
   it('SIGINT while primary\'s API server is stopped: the drill undoes the cut before it exits, primary is healthy, and a second drill passes', async () => {
     // A post-hook that cannot answer (Prometheus on a closed port) keeps verify-dr busy while primary is cut off.
     const port = await closedPort();
-    const slow = setup.config('relay-slow-hook.yaml', { hooks: [{ name: 'errors', type: 'prometheus', url: `http://127.0.0.1:${port}`, query: 'vector(0)', pass: '< 1', timeout: '90s' }] });
-    const scenario = setup.scenario('interrupted', { applications: [`${ns}/checkout`] }, slow);
+    const slow = drill.setup.config('relay-slow-hook.yaml', { hooks: [{ name: 'errors', type: 'prometheus', url: `http://127.0.0.1:${port}`, query: 'vector(0)', pass: '< 1', timeout: '90s' }] });
+    const scenario = drill.setup.scenario('interrupted', { applications: [`${drill.ns}/checkout`] }, slow);
     let sent = false;
     let stoppedWhenSent = false;
     const r = await runDrill(scenario, reports('sigint'), {
@@ -133,16 +113,16 @@ describe('drill: DR failover drills on the real sandbox', function () {
     assert.match(r.stderr, /SIGINT: stopping the drill .*the cut is undone before it exits/);
 
     await sandboxHealthy();
-    const again = await runDrill(setup.scenario('after-sigint', { applications: [`${ns}/checkout`] }), reports('again'));
+    const again = await runDrill(drill.setup.scenario('after-sigint', { applications: [`${drill.ns}/checkout`] }), reports('again'));
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.report!.verdict, 'pass', again.report!.reason);
   });
   it('a drill killed with SIGKILL while primary is cut off leaves a cut record; the next drill undoes that cut first and passes', async () => {
     const port = await closedPort();
-    const slow = setup.config('relay-slow-hook-2.yaml', { hooks: [{ name: 'errors', type: 'prometheus', url: `http://127.0.0.1:${port}`, query: 'vector(0)', pass: '< 1', timeout: '90s' }] });
+    const slow = drill.setup.config('relay-slow-hook-2.yaml', { hooks: [{ name: 'errors', type: 'prometheus', url: `http://127.0.0.1:${port}`, query: 'vector(0)', pass: '< 1', timeout: '90s' }] });
     let killed = false;
     try {
-      const r = await runDrill(setup.scenario('killed', { applications: [`${ns}/checkout`] }, slow), reports('killed'), {
+      const r = await runDrill(drill.setup.scenario('killed', { applications: [`${drill.ns}/checkout`] }, slow), reports('killed'), {
         onStderr: (text, child) => {
           if (killed || !/primary is cut off/.test(text)) return;
           killed = true;
@@ -155,7 +135,7 @@ describe('drill: DR failover drills on the real sandbox', function () {
       assert.equal(componentRunning(sandbox().dir, 'primary', 'kube-apiserver'), false);
       assert.ok(existsSync(join(sandbox().dir, CUT_RECORD)));
 
-      const next = await runDrill(setup.scenario('after-kill', { applications: [`${ns}/checkout`] }), reports('after-kill'));
+      const next = await runDrill(drill.setup.scenario('after-kill', { applications: [`${drill.ns}/checkout`] }), reports('after-kill'));
       assert.match(next.stderr, /undoing the cut an interrupted drill left in .* \(primary kube-apiserver stopped at /);
       assert.equal(next.code, 0, next.stderr);
       assert.equal(next.report!.verdict, 'pass', next.report!.reason);

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,13 +8,51 @@ import { parseDrillReport, type DrillReport } from '../../../src/drill/report.js
 import { CUT_RECORD } from '../../../src/drill/cuts.js';
 import { checkHealth, readState } from '../../../src/sandbox/index.js';
 import { waitFor } from '../../../src/sandbox/http.js';
-import { sandbox, setSandbox } from '../support/sandbox.js';
-import { RelaySetup } from '../promote/support.js';
+import { deleteNamespaceAndWait, sandbox, setSandbox, suiteNamespace } from '../support/sandbox.js';
+import { applyPrimary, cleanupDrNamespace, deleteDrNamespaces, RelaySetup, rolloutApp, waitComplete } from '../promote/support.js';
 
 const BIN = fileURLToPath(new URL('../../../src/cli/bin.ts', import.meta.url));
 
 /** A relay setup plus a drill scenario beside it; the cut stops the test sandbox's primary kube-apiserver. */
 export class DrillSetup extends RelaySetup {
+  /**
+   * The fixture every drill suite shares, as hooks of the calling `describe`: before all, a
+   * DrillSetup and release 1 of Rollout `app` (image registry.example/APP:1) in a new namespace of
+   * primary, promoted once to DR; after each test, the sandbox healthy with no cut left behind;
+   * after all, the namespaces deleted in DR and primary. Read `setup` and `ns` from the tests.
+   */
+  static forSuite(opts: { namespacePrefix: string; app: string; setup?: ConstructorParameters<typeof RelaySetup>[0] }): DrillSuite {
+    const suite = { setup: undefined as DrillSetup | undefined, ns: '' };
+    before(async () => {
+      suite.setup = new DrillSetup(opts.setup);
+      suite.ns = await suiteNamespace(opts.namespacePrefix, ['primary']);
+      cleanupDrNamespace(suite.ns);
+      const image = `registry.example/${opts.app}:1`;
+      await applyPrimary(rolloutApp(suite.ns, opts.app, image));
+      await waitComplete('Rollout', suite.ns, opts.app, image);
+      const first = await suite.setup.promoter().promote({ workload: { kind: 'Rollout', namespace: suite.ns, name: opts.app } });
+      assert.equal(first.targets[0]!.state, 'completed', first.targets[0]!.message);
+    });
+
+    afterEach(sandboxHealthy);
+
+    after(async () => {
+      await deleteDrNamespaces();
+      // After a cut, kube-controller-manager's namespace controller may take a while to resume deleting.
+      await deleteNamespaceAndWait('primary', suite.ns, 150_000);
+    });
+
+    return {
+      get setup() {
+        if (!suite.setup) throw new Error('DrillSetup.forSuite: the suite\'s before hook has not run');
+        return suite.setup;
+      },
+      get ns() {
+        return suite.ns;
+      },
+    };
+  }
+
   scenario(name: string, fields: Record<string, unknown>, config = 'relay.yaml'): string {
     const file = join(this.dir, `${name}.yaml`);
     writeFileSync(file, stringify({
@@ -32,6 +71,12 @@ export class DrillSetup extends RelaySetup {
     writeFileSync(path, `${base}${stringify(extra)}`);
     return path;
   }
+}
+
+/** What DrillSetup.forSuite prepared: the setup and the namespace of the application in primary. */
+export interface DrillSuite {
+  readonly setup: DrillSetup;
+  readonly ns: string;
 }
 
 export interface DrillRun {
