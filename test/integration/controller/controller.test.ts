@@ -4,20 +4,15 @@ import { join } from 'node:path';
 import { CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify } from 'yaml';
 import { freshNamespace, kubeConfig, sandbox } from '../support/sandbox.js';
-import { applyPrimary, cleanupDrNamespace, closedPort, deleteDrNamespaces, deploymentApp, drStatus, objects, readLive, rolloutApp, waitComplete } from '../promote/support.js';
+import { applyPrimary, cleanupDrNamespace, closedPort, deploymentApp, drStatus, objects, readLive, rolloutApp, waitComplete } from '../promote/support.js';
 import { SourceRecord } from '../../../src/promote/source-record.js';
-import { ControllerSetup, InProcessController, StatusHistory, SwitchableProxy, drCompleted, drServer, drVersions, post, selected, until } from './support.js';
+import { ControllerSetup, StatusHistory, SwitchableProxy, controllerPerTest, drCompleted, drServer, drVersions, post, selected, until } from './support.js';
 
 type Rollout = { status?: { stableRS?: string; phase?: string }; metadata?: { resourceVersion?: string; annotations?: Record<string, string> } };
 
 describe('controller: the promotion loop on the real sandbox', function () {
   this.timeout(300_000);
-  let ctl: InProcessController | undefined;
-  afterEach(async () => {
-    await ctl?.stop();
-    ctl = undefined;
-    await deleteDrNamespaces();
-  });
+  const controller = controllerPerTest();
 
   it('image update of a Rollout and of a Deployment in primary → the controller alone brings DR to the same pod-template-hash; read API, /readyz and /metrics agree', async () => {
     const ns = await freshNamespace('rr-ctl', ['primary']);
@@ -27,7 +22,7 @@ describe('controller: the promotion loop on the real sandbox', function () {
     await applyPrimary(selected(deploymentApp(ns, 'orders', 'registry.example/orders:1')));
     const h1 = await waitComplete('Rollout', ns, 'checkout', 'registry.example/checkout:1');
     const d1 = await waitComplete('Deployment', ns, 'orders', 'registry.example/orders:1');
-    ctl = await InProcessController.start(setup);
+    const ctl = await controller.start(setup);
     // Start-up catch-up: DR is empty, so both are behind and get promoted without any new Event.
     await until('catch-up of both applications', async () => (await drCompleted(`${ns}/checkout`, h1)) && (await drCompleted(`${ns}/orders`, d1)));
 
@@ -79,7 +74,7 @@ describe('controller: the promotion loop on the real sandbox', function () {
     await core.deleteCollectionNamespacedEvent({ namespace: ns });
     assert.equal((await core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.reason === 'RolloutCompleted').length, 0, 'no RolloutCompleted Event left');
 
-    ctl = await InProcessController.start(setup);
+    const ctl = await controller.start(setup);
     await until('DR completed', () => drCompleted(`${ns}/web`, hash));
     const history = new StatusHistory(ns, 'web');
     await new Promise((r) => setTimeout(r, 4000));
@@ -94,7 +89,7 @@ describe('controller: the promotion loop on the real sandbox', function () {
     const ns = await freshNamespace('rr-ctl-dup', ['primary']);
     cleanupDrNamespace(ns);
     const setup = new ControllerSetup({ namespaces: [ns] });
-    ctl = await InProcessController.start(setup);
+    const ctl = await controller.start(setup);
     await applyPrimary(selected(rolloutApp(ns, 'cart', 'registry.example/cart:1')));
     const hash = await waitComplete('Rollout', ns, 'cart', 'registry.example/cart:1');
     await until('DR completed', () => drCompleted(`${ns}/cart`, hash));
@@ -112,7 +107,7 @@ describe('controller: the promotion loop on the real sandbox', function () {
     assert.equal(await post(`${ctl.url}/api/v1/notify`, { namespace: ns, name: 'cart' }, setup.token), 202);
     assert.equal(await post(`${ctl.url}/api/v1/notify`, { namespace: ns, name: 'cart' }, setup.token), 202);
     await until('both Event deliveries and both notifies re-read the Rollout', () =>
-      ctl!.logged('hint', (l) => l.reason === 'event').length >= hintsBefore + 2 && ctl!.logged('hint', (l) => l.reason === 'notify').length >= 2);
+      ctl.logged('hint', (l) => l.reason === 'event').length >= hintsBefore + 2 && ctl.logged('hint', (l) => l.reason === 'notify').length >= 2);
     await new Promise((r) => setTimeout(r, 2000));
 
     const after = (await drStatus(`${ns}/cart`))!;
@@ -126,7 +121,7 @@ describe('controller: the promotion loop on the real sandbox', function () {
     const ns = await freshNamespace('rr-ctl-seq', ['primary']);
     cleanupDrNamespace(ns);
     const setup = new ControllerSetup({ namespaces: [ns] });
-    ctl = await InProcessController.start(setup);
+    await controller.start(setup);
     await applyPrimary(selected(rolloutApp(ns, 'api', 'registry.example/api:1')));
     const h1 = await waitComplete('Rollout', ns, 'api', 'registry.example/api:1');
     await until('DR at revision 1', () => drCompleted(`${ns}/api`, h1));
@@ -170,7 +165,7 @@ describe('controller: the promotion loop on the real sandbox', function () {
 
     await applyPrimary(selected(rolloutApp(ns, 'pay', 'registry.example/pay:1')));
     const hash = await waitComplete('Rollout', ns, 'pay', 'registry.example/pay:1');
-    ctl = await InProcessController.start(setup);
+    const ctl = await controller.start(setup);
     try {
       const record = new SourceRecord(kubeConfig('primary'), `${ns}/pay`);
       const failed = await until('the source record says CLUSTER_UNREACHABLE', async () => {
@@ -178,7 +173,7 @@ describe('controller: the promotion loop on the real sandbox', function () {
         return t?.state === 'failed' && t.code === 'CLUSTER_UNREACHABLE' ? t : undefined;
       });
       assert.equal(failed.code, 'CLUSTER_UNREACHABLE');
-      await until('a retry is scheduled', () => ctl!.logged('will retry').length > 0);
+      await until('a retry is scheduled', () => ctl.logged('will retry').length > 0);
       const downFor = Date.now();
       await proxy.on();
       await until('DR completed after the target came back', () => drCompleted(`${ns}/pay`, hash), 90_000);
@@ -186,8 +181,7 @@ describe('controller: the promotion loop on the real sandbox', function () {
       // DR's status says completed before the controller records the outcome in primary: wait for that write too.
       await until('the source record says completed', async () => (await record.read())?.record.targets.shenzhen?.state === 'completed');
     } finally {
-      await ctl.stop();
-      ctl = undefined;
+      await controller.stop();
       await proxy.off();
     }
   });

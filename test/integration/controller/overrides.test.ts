@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { freshNamespace, sandbox } from '../support/sandbox.js';
-import { applyPrimary, cleanupDrNamespace, deleteDrNamespaces, deploymentApp, drStatus, readLive, waitComplete } from '../promote/support.js';
-import { ControllerSetup, InProcessController, drCompleted, selected, until } from './support.js';
+import { applyPrimary, cleanupDrNamespace, deploymentApp, drStatus, readLive, waitComplete } from '../promote/support.js';
+import { ControllerSetup, controllerPerTest, drCompleted, selected, until } from './support.js';
 
 describe('controller: signed per-target overrides for several applications from one config (real sandbox)', function () {
   this.timeout(300_000);
-  let ctl: InProcessController | undefined;
-  afterEach(async () => {
-    await ctl?.stop();
-    ctl = undefined;
-    await deleteDrNamespaces();
-  });
+  const controller = controllerPerTest();
 
   it('each application gets the overrides pinned to its namespace; the others neither refuse nor show up in its status', async () => {
     const a = await freshNamespace('rr-ctl-ovr-a', ['primary']);
@@ -27,7 +22,7 @@ describe('controller: signed per-target overrides for several applications from 
     await applyPrimary(selected(deploymentApp(b, 'billing', 'registry.example/billing:1')));
     const ha = await waitComplete('Deployment', a, 'orders', 'registry.example/orders:1');
     const hb = await waitComplete('Deployment', b, 'billing', 'registry.example/billing:1');
-    ctl = await InProcessController.start(setup);
+    await controller.start(setup);
     await until('the controller promotes both applications', async () => (await drCompleted(`${a}/orders`, ha)) && (await drCompleted(`${b}/billing`, hb)));
 
     type ConfigMap = KubernetesObject & { data: Record<string, string> };

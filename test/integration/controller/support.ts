@@ -14,7 +14,7 @@ import { Reflector } from '../../../src/controller/reflector.js';
 import { kubeListerWatcher } from '../../../src/controller/kube-source.js';
 import { statusFromData, type StatusRecord } from '../../../src/status/model.js';
 import { kubeConfig, sandbox } from '../support/sandbox.js';
-import { RelaySetup, drStatus } from '../promote/support.js';
+import { RelaySetup, deleteDrNamespaces, drStatus } from '../promote/support.js';
 
 export { drVersions } from '../promote/support.js';
 
@@ -87,6 +87,34 @@ export class InProcessController {
 
   async stop(): Promise<void> {
     await this.running.stop();
+  }
+}
+
+/**
+ * The in-process controller a test of the calling `describe` starts: an afterEach hook (registered
+ * here) stops it, also after a failure, then deletes the namespaces promotions created in DR.
+ */
+export function controllerPerTest(): ControllerPerTest {
+  const slot = new ControllerPerTest();
+  afterEach(async () => {
+    await slot.stop();
+    await deleteDrNamespaces();
+  });
+  return slot;
+}
+
+export class ControllerPerTest {
+  private current: InProcessController | undefined;
+
+  async start(setup: RelaySetup, tuning: StartControllerOptions['tuning'] = {}): Promise<InProcessController> {
+    this.current = await InProcessController.start(setup, tuning);
+    return this.current;
+  }
+
+  /** Stops the running controller, if any. */
+  async stop(): Promise<void> {
+    await this.current?.stop();
+    this.current = undefined;
   }
 }
 
