@@ -56,10 +56,33 @@ function octal(block: Buffer, start: number, length: number, what: string, path:
     // GNU base-256 numbers exist only for values beyond the octal range (> 8 GiB sizes).
     throw new RelayError('TOO_LARGE', `${path}: ${what} uses a base-256 number (beyond 8 GiB); refused`);
   }
-  const text = raw.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (text === '') return 0;
-  if (!/^[0-7]{1,12}$/.test(text)) throw new RelayError('MALFORMED', `${path}: ${what} field is not an octal number`);
-  return Number.parseInt(text, 8);
+  // Leading spaces, then octal digits, then NULs or spaces to the end: read byte by byte (this runs twice per entry).
+  let i = 0;
+  while (i < raw.length && raw[i] === 0x20) i++;
+  let value = 0;
+  let digits = 0;
+  for (; i < raw.length; i++) {
+    const b = raw[i]!;
+    if (b < 0x30 || b > 0x37) break;
+    value = value * 8 + (b - 0x30);
+    digits++;
+  }
+  for (; i < raw.length; i++) {
+    if (raw[i] !== 0 && raw[i] !== 0x20) throw new RelayError('MALFORMED', `${path}: ${what} field is not an octal number`);
+  }
+  if (digits > 12) throw new RelayError('MALFORMED', `${path}: ${what} field is not an octal number`);
+  return value;
+}
+
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
+/** True when `length` bytes of `buf` from `start` are all zero (native compare: this runs for every padding and end block). */
+function allZero(buf: Buffer, start: number, length: number): boolean {
+  for (let done = 0; done < length; done += BLOCK) {
+    const n = Math.min(BLOCK, length - done);
+    if (ZERO_BLOCK.compare(buf, start + done, start + done + n, 0, n) !== 0) return false;
+  }
+  return true;
 }
 
 function headerChecksum(block: Buffer): number {
@@ -199,14 +222,16 @@ export class BundleTarParser {
         if (this.entry.remaining === 0) this.finishEntry();
       } else if (this.padding > 0) {
         const n = Math.min(this.padding, chunk.length - pos);
-        for (let i = pos; i < pos + n; i++) {
-          if (chunk[i] !== 0) throw new RelayError('MALFORMED', `non-zero padding at byte ${this.offset + i}; the bundle is damaged`);
+        if (!allZero(chunk, pos, n)) {
+          const i = chunk.subarray(pos, pos + n).findIndex((b) => b !== 0);
+          throw new RelayError('MALFORMED', `non-zero padding at byte ${this.offset + pos + i}; the bundle is damaged`);
         }
         this.padding -= n;
         pos += n;
       } else if (this.zeroBlocks >= 2) {
-        for (let i = pos; i < chunk.length; i++) {
-          if (chunk[i] !== 0) throw new RelayError('MALFORMED', `data after the end-of-archive marker at byte ${this.offset + i}; refused`);
+        if (!allZero(chunk, pos, chunk.length - pos)) {
+          const i = chunk.subarray(pos).findIndex((b) => b !== 0);
+          throw new RelayError('MALFORMED', `data after the end-of-archive marker at byte ${this.offset + pos + i}; refused`);
         }
         pos = chunk.length;
       } else {
@@ -225,7 +250,7 @@ export class BundleTarParser {
 
   private startEntry(at: number): void {
     const block = this.header;
-    if (block.every((b) => b === 0)) {
+    if (allZero(block, 0, BLOCK)) {
       this.zeroBlocks++;
       return;
     }
