@@ -1,4 +1,5 @@
-import { createHash, type Hash } from 'node:crypto';
+import { isAscii } from 'node:buffer';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { RelayError } from '../errors.js';
 import { INDEX_PATH, MANIFEST_NAME, parseIndex, TAR_FORMAT_TAG } from './index-file.js';
 import { MAX_OVERRIDES_FILE_BYTES, OVERRIDES_NAME, parseTargetDifferences, targetOfOverridesPath, type TargetDifferences } from './overrides-file.js';
@@ -44,6 +45,11 @@ export interface RawHeader {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A NUL-terminated name field as text: ASCII (every bundle name) without the UTF-8 decoder's cost. */
+function nameField(raw: Buffer): string {
+  return isAscii(raw) ? raw.toString('latin1') : utf8.decode(raw);
+}
+
 function field(block: Buffer, start: number, length: number): Buffer {
   const raw = block.subarray(start, start + length);
   const nul = raw.indexOf(0);
@@ -86,8 +92,10 @@ function allZero(buf: Buffer, start: number, length: number): boolean {
 }
 
 function headerChecksum(block: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+  // The checksum field itself counts as eight spaces.
+  let sum = 8 * 0x20;
+  for (let i = 0; i < 148; i++) sum += block[i]!;
+  for (let i = 156; i < BLOCK; i++) sum += block[i]!;
   return sum;
 }
 
@@ -118,8 +126,8 @@ export function decodeHeader(block: Buffer): RawHeader {
   let name: string;
   let prefix: string;
   try {
-    name = utf8.decode(field(block, 0, 100));
-    prefix = magic.startsWith('ustar\0') ? utf8.decode(field(block, 345, 155)) : '';
+    name = nameField(field(block, 0, 100));
+    prefix = magic.startsWith('ustar\0') && block[345] !== 0 ? nameField(field(block, 345, 155)) : '';
   } catch (err) {
     throw new RelayError('UNSAFE_ENTRY', 'tar entry name is not valid UTF-8; refused', { cause: err });
   }
@@ -133,7 +141,7 @@ export function decodeHeader(block: Buffer): RawHeader {
   return { path, typeflag, size, gname };
 }
 
-function checkFormatTag(gname: string, path: string): void {
+function checkFormatTag(gname: string, path: { toString(): string }): void {
   if (gname === TAR_FORMAT_TAG) return;
   const m = /^bundle-v(\d+)$/.exec(gname);
   if (m) {
@@ -167,7 +175,9 @@ interface Entry {
   size: number;
   remaining: number;
   padding: number;
-  hash: Hash;
+  /** Made on the file's first partial chunk; a file within one chunk is hashed in one call instead. */
+  hash: Hash | undefined;
+  digest: string | undefined;
   chunks: Buffer[] | undefined;
   /** index.json of a known-size bundle: its bytes land here directly (one copy, no concat). */
   into: Buffer | undefined;
@@ -214,7 +224,8 @@ export class BundleTarParser {
       if (this.entry) {
         const n = Math.min(this.entry.remaining, chunk.length - pos);
         const part = chunk.subarray(pos, pos + n);
-        this.entry.hash.update(part);
+        if (n === this.entry.size) this.entry.digest = hash('sha256', part, 'hex');
+        else (this.entry.hash ??= createHash('sha256')).update(part);
         if (this.entry.into) part.copy(this.entry.into, this.entry.size - this.entry.remaining);
         else if (this.entry.chunks) this.entry.chunks.push(Buffer.from(part));
         this.entry.remaining -= n;
@@ -256,7 +267,7 @@ export class BundleTarParser {
     }
     if (this.zeroBlocks > 0) throw new RelayError('MALFORMED', `tar entry after an end-of-archive block at byte ${at}; refused`);
     const h = decodeHeader(block);
-    const shown = shownPath(h.path);
+    const shown = { toString: () => shownPath(h.path) }; // formatted only when an error names the entry
     if (this.seen.has(h.path)) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} appears twice; refused`);
     this.seen.add(h.path);
     checkFormatTag(h.gname, shown);
@@ -291,7 +302,8 @@ export class BundleTarParser {
       size: h.size,
       remaining: h.size,
       padding: paddingFor(h.size),
-      hash: createHash('sha256'),
+      hash: undefined,
+      digest: undefined,
       // Overrides files are always kept (small, capped): DR applies them to the verified objects.
       chunks: isIndex || isOverrides || this.keepManifests || this.onManifest ? [] : undefined,
       // The declared size was checked against the file's real size above, so this allocates nothing the file does not hold.
@@ -305,7 +317,7 @@ export class BundleTarParser {
     const e = this.entry!;
     this.entry = undefined;
     this.padding = e.padding;
-    const digest = e.hash.digest('hex');
+    const digest = e.digest ?? (e.hash ?? createHash('sha256')).digest('hex');
     if (!e.listed) {
       this.indexBytes = e.into ?? Buffer.concat(e.chunks!);
       this.index = parseIndex(this.indexBytes, { maxFiles: this.limits.maxEntries });
