@@ -13,6 +13,27 @@ describe('bundle/entry-checks: the bounded entry checks shared by bundle and rep
     checkEntryPath('a..b/c.d');
   });
 
+  it('checkEntryPath accepts exactly what the written-out rules accept (its one-regex fast path never lets more through)', () => {
+    // The rules as a reader would state them, independent of how checkEntryPath is written.
+    const unsafe = (p: string): boolean =>
+    // eslint-disable-next-line no-control-regex
+      p === '' || p.startsWith('/') || /^[A-Za-z]:/.test(p) || /[\\\u0000-\u001f\u007f]/.test(p) || p.split('/').some((s) => s === '' || s === '.' || s === '..');
+    const alphabet = ['a', 'Z', '0', '.', '..', '/', '-', '_', '~', ':', '\\', '\u0001', ' ', 'é', '@', '+', '=', ','];
+    let seed = 7;
+    const next = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let i = 0; i < 20_000; i++) {
+      const p = Array.from({ length: 1 + next(8) }, () => alphabet[next(alphabet.length)]).join('');
+      let refused = false;
+      try {
+        checkEntryPath(p);
+      } catch (err) {
+        assert.ok(isRelayError(err, 'UNSAFE_ENTRY'), `${JSON.stringify(p)}: ${String(err)}`);
+        refused = true;
+      }
+      assert.equal(refused, unsafe(p), `checkEntryPath(${JSON.stringify(p)})`);
+    }
+  });
+
   it('checkRegularFile refuses links and other non-files, naming the kind and the rule', () => {
     assert.throws(() => checkRegularFile('x.yaml', false, 'symbolic link', 'bundles hold only regular files'), (err: unknown) => isRelayError(err, 'UNSAFE_ENTRY') && /symbolic link; bundles hold only regular files/.test((err as Error).message));
     checkRegularFile('x.yaml', true, 'file', 'unused');

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { buildIndex, fileEntry, readBundleBytes, scanBundle, serializeIndex } from '../../../src/bundle/index.js';
 import { expectCode, sampleBundle, sampleMeta } from '../../helpers/bundle-fixtures.js';
-import { rawTar, type RawEntry } from '../../helpers/raw-tar.js';
+import { rawHeader, rawTar, type RawEntry } from '../../helpers/raw-tar.js';
+import { decodeHeader } from '../../../src/bundle/index.js';
+import { isRelayError } from '../../../src/errors.js';
+
+/** Re-computes a ustar header's checksum after a test changed its bytes. */
+function refreshChecksum(block: Buffer): void {
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of block) sum += b;
+  Buffer.from(sum.toString(8).padStart(6, '0') + '\0 ').copy(block, 148);
+}
 
 const CM = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n';
 const GOOD = { name: 'manifests/00001-configmap-_-c.yaml', data: CM };
@@ -48,6 +58,23 @@ describe('bundle reader: hand-made hostile tars', () => {
 
   it('refuses a ".." path hidden in the ustar prefix field', async () => {
     await expectCode(() => read(rawTar([indexEntry([GOOD]), { name: '00001-configmap-_-c.yaml', prefix: 'manifests/..', data: CM }])), 'UNSAFE_ENTRY');
+  });
+
+  it('decodes header fields the way other tar writers write them (space-padded octal, prefix, UTF-8 names)', () => {
+    const block = rawHeader({ name: 'manifests/x.yaml', data: 'abc' });
+    Buffer.from('     3 \0\0\0\0').copy(block, 124); // leading spaces, trailing space and NULs
+    refreshChecksum(block);
+    assert.equal(decodeHeader(block).size, 3);
+    Buffer.from('00000000003\0').copy(block, 124);
+    refreshChecksum(block);
+    assert.equal(decodeHeader(block).size, 3);
+    for (const bad of ['0000000 0003', '0000000008\0\0', '00000000x3\0\0']) {
+      Buffer.from(bad).copy(block, 124);
+      refreshChecksum(block);
+      assert.throws(() => decodeHeader(block), (err: unknown) => isRelayError(err, 'MALFORMED') && /size field is not an octal number/.test((err as Error).message), bad);
+    }
+    const utf8Name = rawHeader({ name: 'manifests/café.yaml', prefix: 'dir' });
+    assert.equal(decodeHeader(utf8Name).path, 'dir/manifests/café.yaml');
   });
 
   it('refuses a name that is not valid UTF-8', async () => {
