@@ -16,7 +16,7 @@ describe('bundle/entry-checks: the bounded entry checks shared by bundle and rep
   it('checkEntryPath accepts exactly what the written-out rules accept (its one-regex fast path never lets more through)', () => {
     // The rules as a reader would state them, independent of how checkEntryPath is written.
     const unsafe = (p: string): boolean =>
-    // eslint-disable-next-line no-control-regex
+      // eslint-disable-next-line no-control-regex
       p === '' || p.startsWith('/') || /^[A-Za-z]:/.test(p) || /[\\\u0000-\u001f\u007f]/.test(p) || p.split('/').some((s) => s === '' || s === '.' || s === '..');
     const alphabet = ['a', 'Z', '0', '.', '..', '/', '-', '_', '~', ':', '\\', '\u0001', ' ', 'é', '@', '+', '=', ','];
     let seed = 7;
