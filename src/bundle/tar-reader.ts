@@ -56,11 +56,17 @@ function field(block: Buffer, start: number, length: number): Buffer {
   return nul < 0 ? raw : raw.subarray(0, nul);
 }
 
-function octal(block: Buffer, start: number, length: number, what: string, path: string): number {
+/** An entry as an error names it; undefined is the header itself. */
+function quoted(entryPath: string | undefined): string {
+  return entryPath === undefined ? '(header)' : shownPath(entryPath);
+}
+
+/** `entryPath` is quoted only when an error names it. */
+function octal(block: Buffer, start: number, length: number, what: string, entryPath?: string): number {
   const raw = block.subarray(start, start + length);
   if ((raw[0] ?? 0) & 0x80) {
     // GNU base-256 numbers exist only for values beyond the octal range (> 8 GiB sizes).
-    throw new RelayError('TOO_LARGE', `${path}: ${what} uses a base-256 number (beyond 8 GiB); refused`);
+    throw new RelayError('TOO_LARGE', `${quoted(entryPath)}: ${what} uses a base-256 number (beyond 8 GiB); refused`);
   }
   // Leading spaces, then octal digits, then NULs or spaces to the end: read byte by byte (this runs twice per entry).
   let i = 0;
@@ -74,9 +80,9 @@ function octal(block: Buffer, start: number, length: number, what: string, path:
     digits++;
   }
   for (; i < raw.length; i++) {
-    if (raw[i] !== 0 && raw[i] !== 0x20) throw new RelayError('MALFORMED', `${path}: ${what} field is not an octal number`);
+    if (raw[i] !== 0 && raw[i] !== 0x20) throw new RelayError('MALFORMED', `${quoted(entryPath)}: ${what} field is not an octal number`);
   }
-  if (digits > 12) throw new RelayError('MALFORMED', `${path}: ${what} field is not an octal number`);
+  if (digits > 12) throw new RelayError('MALFORMED', `${quoted(entryPath)}: ${what} field is not an octal number`);
   return value;
 }
 
@@ -115,7 +121,7 @@ const TYPE_NAMES: Record<string, string> = {
 
 /** Checks a header block on its own: checksum, magic, type, path safety. Throws a coded RelayError. */
 export function decodeHeader(block: Buffer): RawHeader {
-  const declared = octal(block, 148, 8, 'checksum', '(header)');
+  const declared = octal(block, 148, 8, 'checksum');
   if (declared !== headerChecksum(block)) {
     throw new RelayError('MALFORMED', `tar header checksum mismatch (want ${declared}, got ${headerChecksum(block)}); the bundle is damaged`);
   }
@@ -136,13 +142,14 @@ export function decodeHeader(block: Buffer): RawHeader {
   const kind = TYPE_NAMES[typeflag] ?? `type ${JSON.stringify(typeflag)}`;
   checkRegularFile(path, typeflag === '0' || typeflag === '\0', kind, 'bundles hold only regular files');
   checkEntryPath(path);
-  const size = octal(block, 124, 12, 'size', shownPath(path));
+  const size = octal(block, 124, 12, 'size', path);
   const gname = field(block, 297, 32).toString('latin1');
   return { path, typeflag, size, gname };
 }
 
-function checkFormatTag(gname: string, path: { toString(): string }): void {
+function checkFormatTag(gname: string, entryPath: string): void {
   if (gname === TAR_FORMAT_TAG) return;
+  const path = shownPath(entryPath);
   const m = /^bundle-v(\d+)$/.exec(gname);
   if (m) {
     throw new RelayError('UNSUPPORTED_FORMAT', `tar entry ${path} was written for bundle format v${m[1]}; this rollout-relay reads ${TAR_FORMAT_TAG}; upgrade rollout-relay`);
@@ -267,32 +274,31 @@ export class BundleTarParser {
     }
     if (this.zeroBlocks > 0) throw new RelayError('MALFORMED', `tar entry after an end-of-archive block at byte ${at}; refused`);
     const h = decodeHeader(block);
-    const shown = { toString: () => shownPath(h.path) }; // formatted only when an error names the entry
-    if (this.seen.has(h.path)) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} appears twice; refused`);
+    if (this.seen.has(h.path)) throw new RelayError('UNSAFE_ENTRY', `tar entry ${shownPath(h.path)} appears twice; refused`);
     this.seen.add(h.path);
-    checkFormatTag(h.gname, shown);
+    checkFormatTag(h.gname, h.path);
     this.budget.countEntry();
     const isIndex = h.path === INDEX_PATH;
     const isOverrides = !isIndex && OVERRIDES_NAME.test(h.path);
     if (!isIndex && !isOverrides && !MANIFEST_NAME.test(h.path)) {
-      throw new RelayError('UNSAFE_ENTRY', `tar entry ${shown} is outside index.json, manifests/*.yaml and overrides/*.json; refused`);
+      throw new RelayError('UNSAFE_ENTRY', `tar entry ${shownPath(h.path)} is outside index.json, manifests/*.yaml and overrides/*.json; refused`);
     }
     if (isIndex !== (this.index === undefined)) {
-      throw new RelayError('MALFORMED', `tar entry ${shown}: index.json must be the first entry and appear once`);
+      throw new RelayError('MALFORMED', `tar entry ${shownPath(h.path)}: index.json must be the first entry and appear once`);
     }
     // Overrides files are configuration: a small cap of their own.
     this.budget.admitFile(h.path, h.size, isIndex ? this.limits.maxIndexBytes : isOverrides ? Math.min(MAX_OVERRIDES_FILE_BYTES, this.limits.maxFileBytes) : this.limits.maxFileBytes);
     const end = at + BLOCK + h.size;
     if (this.totalSize !== undefined && end > this.totalSize) {
-      throw new RelayError('TOO_LARGE', `tar entry ${shown} declares ${h.size} bytes but the bundle ends ${this.totalSize - at - BLOCK} bytes later; refused`);
+      throw new RelayError('TOO_LARGE', `tar entry ${shownPath(h.path)} declares ${h.size} bytes but the bundle ends ${this.totalSize - at - BLOCK} bytes later; refused`);
     }
     // Overrides come right after index.json, so a streaming verifier knows them before the first manifest.
-    if (isOverrides && this.sawManifest) throw new RelayError('MALFORMED', `tar entry ${shown}: overrides files must come before the manifests; re-create the bundle`);
+    if (isOverrides && this.sawManifest) throw new RelayError('MALFORMED', `tar entry ${shownPath(h.path)}: overrides files must come before the manifests; re-create the bundle`);
     if (!isIndex && !isOverrides) this.sawManifest = true;
     let listed: BundleFile | undefined;
     if (!isIndex) {
       listed = this.listed.get(h.path);
-      if (!listed) throw new RelayError('UNLISTED_ENTRY', `tar entry ${shown} is not listed in index.json; refused (re-create the bundle)`);
+      if (!listed) throw new RelayError('UNLISTED_ENTRY', `tar entry ${shownPath(h.path)} is not listed in index.json; refused (re-create the bundle)`);
       if (listed.size !== h.size) {
         throw new RelayError('FILE_DIGEST_MISMATCH', `${h.path}: size ${h.size} bytes, index.json says ${listed.size}; the bundle was altered`);
       }
