@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { Applier, ApplyError } from '../apply/applier.js';
 import { createBundle } from '../bundle/create.js';
 import { formatDigest } from '../bundle/digest.js';
+import { regularFileSize } from '../bundle/source.js';
 import { readBundleBytes } from '../bundle/reader.js';
 import type { BundleIndex } from '../bundle/types.js';
 import type { ClusterTarget } from '../cluster/kubeconfig.js';
@@ -14,7 +15,7 @@ import { applicationOf, type LiveObject } from '../export/select.js';
 import type { HookContext } from '../hooks/types.js';
 import { loadTrustPolicy } from '../policy/trust-policy.js';
 import type { TrustPolicy } from '../policy/trust-policy.js';
-import { serializeEnvelope } from '../signing/dsse.js';
+import { MAX_ENVELOPE_BYTES, serializeEnvelope } from '../signing/dsse.js';
 import { signBundleDigest } from '../signing/envelope.js';
 import { StatusSequenceStore } from '../status/sequence-store.js';
 import { StatusWriter } from '../status/writer.js';
@@ -180,7 +181,7 @@ export class Promoter {
     let signed: SignedBundle;
     let commit: string | undefined;
     if (opts.bundlePath) {
-      signed = await this.readSignedBundle(opts.bundlePath);
+      signed = await this.readSignedBundle(opts.bundlePath, policy.maxBundleBytes);
       if (signed.index.application !== ws.application) {
         throw new RelayError('USAGE', `bundle ${opts.bundlePath} is for application ${signed.index.application}, not ${ws.application}; nothing was done`);
       }
@@ -261,12 +262,18 @@ export class Promoter {
     }
   }
 
-  private async readSignedBundle(path: string): Promise<SignedBundle> {
+  private async readSignedBundle(path: string, maxBundleBytes: number): Promise<SignedBundle> {
+    // Sizes first: /dev/zero would fill memory and a FIFO block; DR would refuse an oversized bundle anyway.
+    const sigPath = `${path}.sig.json`;
+    for (const [file, max, what] of [[path, maxBundleBytes, 'the trust policy\'s maxBundleBytes'], [sigPath, MAX_ENVELOPE_BYTES, 'the limit for a signature file']] as const) {
+      const size = await regularFileSize(file);
+      if (size > max) throw new RelayError('TOO_LARGE', `${file} is ${size} bytes, above ${max} (${what}); nothing was done`);
+    }
     let bytes: Buffer;
     let envelope: string;
     try {
       bytes = await readFile(path);
-      envelope = await readFile(`${path}.sig.json`, 'utf8');
+      envelope = await readFile(sigPath, 'utf8');
     } catch (err) {
       throw new RelayError('USAGE', `cannot read ${path} and its signature ${basename(path)}.sig.json: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
     }

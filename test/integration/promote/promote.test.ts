@@ -4,7 +4,10 @@ import { runCli } from '../../unit/cli/run-cli.js';
 import { freshNamespace, kubeConfig } from '../support/sandbox.js';
 import { SourceRecord } from '../../../src/promote/index.js';
 import { ApplicationExporter } from '../../../src/export/index.js';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml, stringify } from 'yaml';
+import { expectCode } from '../../helpers/bundle-fixtures.js';
 import { join } from 'node:path';
 import { createBundle, writeBundleFile } from '../../../src/bundle/index.js';
 import { keySigner, loadPrivateKey } from '../../../src/signing/index.js';
@@ -359,6 +362,31 @@ describe('promote: the pipeline on the real sandbox', function () {
     const again = await promoteCli(setup, `${ns}/ledger`, '--bundle', path);
     assert.equal(again.code, 0, again.stderr);
     assert.equal((await readLive('dr', 'apps/v1', 'Deployment', ns, 'ledger')).metadata?.resourceVersion, rv);
+  });
+
+  it('--bundle: /dev/zero, a FIFO, a bundle above the policy\'s maxBundleBytes and a signature that is /dev/zero are refused before being read; nothing reaches DR', async () => {
+    const setup = new RelaySetup();
+    const ns = await freshNamespace('rr-prom-badfile', ['primary']);
+    cleanupDrNamespace(ns);
+    await applyPrimary(deploymentApp(ns, 'ledger', 'registry.example/ledger:1'));
+    await waitComplete('Deployment', ns, 'ledger', 'registry.example/ledger:1');
+    const promote = (bundlePath: string) => setup.promoter().promote({ workload: { kind: 'Deployment', namespace: ns, name: 'ledger' } }, { bundlePath });
+    const fifo = join(setup.dir, 'fifo.bundle.tar');
+    execFileSync('mkfifo', [fifo]); // no writer: reading it would block for ever
+    for (const p of ['/dev/zero', fifo]) assert.match((await expectCode(() => promote(p), 'USAGE')).message, /is not a regular file/);
+
+    const policy = parseYaml(readFileSync(setup.policyPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(setup.policyPath, stringify({ ...policy, maxBundleBytes: 1024 }));
+    const big = join(setup.dir, 'big.bundle.tar');
+    writeFileSync(big, Buffer.alloc(2048));
+    writeFileSync(`${big}.sig.json`, '{}');
+    assert.match((await expectCode(() => promote(big), 'TOO_LARGE')).message, /big\.bundle\.tar is 2048 bytes, above 1024 \(the trust policy's maxBundleBytes\)/);
+
+    const small = join(setup.dir, 'small.bundle.tar');
+    writeFileSync(small, Buffer.alloc(512));
+    symlinkSync('/dev/zero', `${small}.sig.json`);
+    assert.match((await expectCode(() => promote(small), 'USAGE')).message, /small\.bundle\.tar\.sig\.json is not a regular file/);
+    assert.equal(await drStatus(`${ns}/ledger`), undefined, 'nothing was promoted');
   });
 
   it('the source record hands out distinct sequences to parallel takers (compare-and-swap)', async () => {
