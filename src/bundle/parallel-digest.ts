@@ -133,7 +133,7 @@ export class ParallelDigestFile implements AsyncIterable<Buffer> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
     const fh = await open(this.path, 'r').catch((err: NodeJS.ErrnoException) => {
-      throw new RelayError('USAGE', `cannot open ${this.path}: ${err.code ?? err.message}`, { cause: err });
+      throw new RelayError('USAGE', `cannot open ${this.path}: ${err.code ?? err.message}; check the path and its permissions`, { cause: err });
     });
     const buffers = Array.from({ length: this.slots }, () => new SharedArrayBuffer(this.slotBytes));
     const views = buffers.map((b) => Buffer.from(b));

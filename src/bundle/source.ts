@@ -28,7 +28,7 @@ async function openForRead(path: string) {
   try {
     return await open(path, 'r');
   } catch (err) {
-    throw new RelayError('USAGE', `cannot open ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new RelayError('USAGE', `cannot open ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path and its permissions`, { cause: err });
   }
 }
 
@@ -38,8 +38,8 @@ export async function regularFileSize(path: string): Promise<number> {
   try {
     st = await stat(path);
   } catch (err) {
-    throw new RelayError('USAGE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new RelayError('USAGE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path and its permissions`, { cause: err });
   }
-  if (!st.isFile()) throw new RelayError('USAGE', `${path} is not a regular file`);
+  if (!st.isFile()) throw new RelayError('USAGE', `${path} is not a regular file; give the path of a file (not a directory, device or pipe)`);
   return st.size;
 }
