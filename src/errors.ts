@@ -57,6 +57,7 @@ export const ERROR_CODES = [
   'PROMOTION_IN_FLIGHT',
   'DRILL_IN_PROGRESS',
   'CUT_FAILED',
+  'NO_MATCHING_NODES',
   // hooks, config, sandbox, CLI
   'HOOK_FAILED',
   'CONFIG_INVALID',

@@ -6,9 +6,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
 import { wrapTransport } from '../cluster/api-errors.js';
 import { RelayError } from '../errors.js';
-import { WORKLOAD_API_VERSION } from '../export/exporter.js';
 import type { WorkloadRef } from '../promote/types.js';
 import type { StoppedComponent } from '../sandbox/restart.js';
+import { CordonCut } from './cut-cordon.js';
+import { assertLeftBehind, newMarker, parseMarker, pidAlive, REPLICAS_ANNOTATION } from './cut-marker.js';
+import { workloadPath } from './primary-workloads.js';
 import type { CutSpec } from './scenario.js';
 
 /**
@@ -22,6 +24,8 @@ export interface Cut {
   apply(): Promise<void>;
   /** Brings primary back (idempotent); resolves once primary answers again. */
   undo(): Promise<void>;
+  /** Refusals that need the cluster, before anything changes (e.g. a node selector matching nothing). */
+  check?(): Promise<unknown>;
 }
 
 export interface CutDeps {
@@ -31,6 +35,8 @@ export interface CutDeps {
   workloads: WorkloadRef[];
   /** Progress lines for people. */
   log: (line: string) => void;
+  /** Whether a workload is complete in primary (cordon: the undo waits for it). */
+  workloadState: (ref: WorkloadRef) => Promise<{ complete: boolean; reason: string }>;
 }
 
 export function createCut(spec: CutSpec, deps: CutDeps): Cut {
@@ -41,6 +47,8 @@ export function createCut(spec: CutSpec, deps: CutDeps): Cut {
       return new CommandCut(spec.run, spec.undo, spec.timeoutMs, spec.cwd);
     case 'scale-to-zero':
       return new ScaleToZeroCut(deps.primary, deps.workloads, deps.log);
+    case 'cordon':
+      return new CordonCut(spec.nodeSelector, deps);
   }
 }
 
@@ -55,15 +63,6 @@ interface CutRecord {
   drillPid: number;
   at: string;
   stopped: StoppedComponent;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -191,47 +190,69 @@ export class CommandCut implements Cut {
 
 // ---- scale-to-zero: the primary workloads stop serving ----
 
-const PLURAL: Record<WorkloadRef['kind'], string> = { Rollout: 'rollouts', Deployment: 'deployments' };
+interface WorkloadMeta {
+  metadata?: { annotations?: Record<string, string> };
+  spec?: { replicas?: number };
+}
 
-function workloadPath(w: WorkloadRef): string {
-  const av = WORKLOAD_API_VERSION[w.kind];
-  return `/${av.includes('/') && av !== 'v1' ? 'apis' : 'api'}/${av}/namespaces/${w.namespace}/${PLURAL[w.kind]}/${w.name}`;
+/** Sets `spec.replicas` and the workload's record of the cut (null removes it) in one patch. */
+async function patchReplicas(api: UntypedObjectApi, w: WorkloadRef, replicas: number, record: string | null): Promise<void> {
+  try {
+    await api.patchRaw(workloadPath(w), 'application/merge-patch+json', { metadata: { annotations: { [REPLICAS_ANNOTATION]: record } }, spec: { replicas } });
+  } catch (err) {
+    throw wrapTransport(err, `scaling ${w.kind} ${w.namespace}/${w.name} to ${replicas}`);
+  }
+}
+
+async function readWorkloadMeta(api: UntypedObjectApi, w: WorkloadRef): Promise<WorkloadMeta> {
+  try {
+    return (await api.getPath(workloadPath(w))) as WorkloadMeta;
+  } catch (err) {
+    throw wrapTransport(err, `reading ${w.kind} ${w.namespace}/${w.name}`);
+  }
+}
+
+/**
+ * Restores the workloads an earlier drill scaled to 0 and could not restore (it was killed): each
+ * carrying REPLICAS_ANNOTATION gets its recorded replicas back. Returns the ones restored.
+ */
+export async function recoverScaleToZero(primary: KubeConfig, workloads: WorkloadRef[], log: (line: string) => void): Promise<WorkloadRef[]> {
+  const api = UntypedObjectApi.forKubeConfig(primary);
+  const restored: WorkloadRef[] = [];
+  for (const w of workloads) {
+    const marker = parseMarker<{ replicas: number }>((await readWorkloadMeta(api, w)).metadata?.annotations?.[REPLICAS_ANNOTATION]);
+    if (!marker || typeof marker.replicas !== 'number') continue;
+    assertLeftBehind(marker, `${w.kind} ${w.namespace}/${w.name} (scaled to 0)`);
+    await patchReplicas(api, w, marker.replicas, null);
+    log(`restored ${w.kind} ${w.namespace}/${w.name} in primary to ${marker.replicas} replicas (an interrupted drill scaled it to 0 at ${marker.at})`);
+    restored.push(w);
+  }
+  return restored;
 }
 
 /**
  * Scales each application's workload in primary to 0 replicas and, as undo, back to the exact
- * replica count it had. Only `spec.replicas` is patched: nothing is deleted, pruned or re-templated,
- * so no new revision starts.
+ * replica count it had. Only `spec.replicas` (and the record of the cut, REPLICAS_ANNOTATION, in
+ * the same patch) changes: nothing is deleted, pruned or re-templated, so no new revision starts.
+ * The record lets the next drill restore the replicas when this one was killed before its undo.
  */
 export class ScaleToZeroCut implements Cut {
   readonly type = 'scale-to-zero';
   private readonly api: UntypedObjectApi;
+  private readonly marker = newMarker();
   private readonly saved = new Map<string, { ref: WorkloadRef; replicas: number }>();
 
   constructor(primary: KubeConfig, private readonly workloads: WorkloadRef[], private readonly log: (line: string) => void) {
     this.api = UntypedObjectApi.forKubeConfig(primary);
   }
 
-  private async setReplicas(w: WorkloadRef, replicas: number): Promise<void> {
-    try {
-      await this.api.patchRaw(workloadPath(w), 'application/merge-patch+json', { spec: { replicas } });
-    } catch (err) {
-      throw wrapTransport(err, `scaling ${w.kind} ${w.namespace}/${w.name} to ${replicas}`);
-    }
-  }
-
   async apply(): Promise<void> {
     for (const w of this.workloads) {
-      let live: { spec?: { replicas?: number } };
-      try {
-        live = (await this.api.getPath(workloadPath(w))) as { spec?: { replicas?: number } };
-      } catch (err) {
-        throw wrapTransport(err, `reading ${w.kind} ${w.namespace}/${w.name}`);
-      }
+      const live = await readWorkloadMeta(this.api, w);
       const replicas = typeof live.spec?.replicas === 'number' ? live.spec.replicas : 1;
       // Saved before the patch: an interrupted apply still restores what it touched.
       this.saved.set(`${w.kind}/${w.namespace}/${w.name}`, { ref: w, replicas });
-      await this.setReplicas(w, 0);
+      await patchReplicas(this.api, w, 0, JSON.stringify({ ...this.marker, replicas }));
       this.log(`scaled ${w.kind} ${w.namespace}/${w.name} in primary from ${replicas} to 0 replicas`);
     }
   }
@@ -240,7 +261,7 @@ export class ScaleToZeroCut implements Cut {
     const problems: string[] = [];
     for (const [key, { ref, replicas }] of this.saved) {
       try {
-        await this.setReplicas(ref, replicas);
+        await patchReplicas(this.api, ref, replicas, null);
         this.saved.delete(key);
         this.log(`restored ${ref.kind} ${ref.namespace}/${ref.name} in primary to ${replicas} replicas`);
       } catch (err) {

@@ -1,3 +1,4 @@
+import { CORDON_ANNOTATION } from './cut-marker.js';
 import type { CutSpec, DrillScenario, StepName } from './scenario.js';
 
 /** What the plan needs from the RelayConfig (read from the file only: a plan touches no cluster). */
@@ -20,6 +21,8 @@ export function describeCut(cut: CutSpec, sourceCluster: string): string {
       return `run ${argv(cut.run)} (no shell, timeout ${secs(cut.timeoutMs)}); undo: run ${argv(cut.undo)}`;
     case 'scale-to-zero':
       return `scale each application's workload in primary (${sourceCluster}) to 0 replicas; undo: restore the exact replica count (nothing is deleted or pruned)`;
+    case 'cordon':
+      return `cordon primary's (${sourceCluster}) nodes matching ${JSON.stringify(cut.nodeSelector)} that are schedulable (each marked with the annotation ${CORDON_ANNOTATION}), then delete the applications' pods on the matching nodes and wait until they are gone; undo: uncordon exactly the nodes the drill cordoned and wait for the workloads to be complete`;
   }
 }
 
@@ -56,7 +59,9 @@ export function renderPlan(s: DrillScenario, ctx: PlanContext): string {
     '  steps:',
     ...s.steps.map((step, i) => `    ${i + 1}. ${step}: ${stepLine(step, s, ctx)}`),
     ...(s.steps.includes('cut-primary') && !s.steps.includes('failback') ? ['    then: undo the cut (always, also without a failback step)'] : []),
-    '  refuses to start while a promotion is in flight; never deletes or prunes anything in primary.',
+    s.cut.type === 'cordon'
+      ? "  refuses to start while a promotion is in flight; deletes nothing in primary but the applications' pods on the matching nodes (their ReplicaSets replace them)."
+      : '  refuses to start while a promotion is in flight; never deletes or prunes anything in primary.',
   ];
   return lines.join('\n');
 }

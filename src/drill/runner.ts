@@ -9,13 +9,14 @@ import { WORKLOAD_API_VERSION } from '../export/exporter.js';
 import type { LiveObject } from '../export/select.js';
 import type { PostCheckResult } from '../hooks/types.js';
 import { nullLogger } from '../promote/deps.js';
-import { Promoter } from '../promote/pipeline.js';
+import { Promoter, type WorkloadState } from '../promote/pipeline.js';
 import { SourceRecord, type SourceRecordData } from '../promote/source-record.js';
 import { configTargetClients } from '../promote/targets.js';
 import type { PromotionResult, WorkloadRef } from '../promote/types.js';
 import type { StatusRecord } from '../status/model.js';
 import { StatusWriter } from '../status/writer.js';
-import { createCut, recoverSandboxCut, type Cut } from './cuts.js';
+import { recoverCordonCut } from './cut-cordon.js';
+import { createCut, recoverSandboxCut, recoverScaleToZero, type Cut } from './cuts.js';
 import { computeRpo, drServing, judge, rtoSeconds, sameRelease, type Release, type ReleaseTime, type Rpo } from './measure.js';
 import type { DrillProgress } from './progress.js';
 import type { DrillPostCheck, DrillReport, DrillStep, DrillTargetResult } from './report.js';
@@ -194,12 +195,18 @@ export class DrillRunner {
    */
   private async preflight(): Promise<void> {
     const log = (line: string) => this.deps.progress.note(line);
-    if (this.scenario.cut.type === 'sandbox') await recoverSandboxCut(this.scenario.cut.dir, log);
-    for (const a of this.scenario.applications) {
-      const ref = await this.promoter.findWorkload(a.namespace, a.name);
-      const ws = await this.promoter.readWorkload(ref);
+    const cut = this.scenario.cut;
+    if (cut.type === 'sandbox') await recoverSandboxCut(cut.dir, log);
+    const refs: WorkloadRef[] = [];
+    for (const a of this.scenario.applications) refs.push(await this.promoter.findWorkload(a.namespace, a.name));
+    // A drill killed with SIGKILL left its Kubernetes cut behind (recorded on the objects): undo it first.
+    let recovered = false;
+    if (cut.type === 'cordon') recovered = (await recoverCordonCut(this.deps.primary, log)).length > 0;
+    if (cut.type === 'scale-to-zero') recovered = (await recoverScaleToZero(this.deps.primary, refs, log)).length > 0;
+    for (const ref of refs) {
+      const ws = recovered ? await this.untilComplete(ref, this.clock() + FAILBACK_WAIT_MS) : await this.promoter.readWorkload(ref);
       if (!ws.complete) {
-        throw new RelayError('PROMOTION_IN_FLIGHT', `${ref.kind} ${a.namespace}/${a.name} is rolling out in primary (${ws.reason}); a promotion follows it. Run the drill once it completed; nothing was done`);
+        throw new RelayError('PROMOTION_IN_FLIGHT', `${ref.kind} ${ref.namespace}/${ref.name} is rolling out in primary (${ws.reason}); a promotion follows it. Run the drill once it completed; nothing was done`);
       }
       this.apps.push({ ref, application: ws.application, primary: { revision: ws.revision, podTemplateHash: ws.podTemplateHash }, lastBundle: undefined, targets: new Map() });
     }
@@ -211,7 +218,17 @@ export class DrillRunner {
         }
       }
     }
-    this.cut = createCut(this.scenario.cut, { primary: this.deps.primary, workloads: this.apps.map((a) => a.ref), log });
+    this.cut = createCut(cut, { primary: this.deps.primary, workloads: refs, log, workloadState: (ref) => this.promoter.readWorkload(ref) });
+    await this.cut.check?.();
+  }
+
+  /** Primary's workload once complete, or as it is at `deadline` (after a recovered cut its pods come back first). */
+  private async untilComplete(ref: WorkloadRef, deadline: number): Promise<WorkloadState> {
+    for (;;) {
+      const ws = await this.promoter.readWorkload(ref);
+      if (ws.complete || this.clock() >= deadline) return ws;
+      await this.pause(PROBE_INTERVAL_MS);
+    }
   }
 
   private async drStatus(app: AppRun, t: TargetConfig): Promise<StatusRecord | undefined> {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isDuration, parseDuration } from '../bundle/create.js';
 import { readBoundedFileSync, MAX_SETTINGS_FILE_BYTES } from '../bounded-file.js';
 import { RelayError } from '../errors.js';
+import { isLabelSelector } from '../config/selector.js';
 
 /**
  * The drill scenario (`kind: DrillScenario`, design §8.1): which relay config and applications,
@@ -25,7 +26,9 @@ export type Argv = readonly [string, ...string[]];
 export type CutSpec =
   | { type: 'sandbox'; dir: string; context: string }
   | { type: 'command'; run: Argv; undo: Argv; timeoutMs: number; cwd: string }
-  | { type: 'scale-to-zero' };
+  | { type: 'scale-to-zero' }
+  /** A zone or node-pool failure: primary's nodes matching `nodeSelector` cordoned, the applications' pods on them deleted. */
+  | { type: 'cordon'; nodeSelector: string };
 
 export interface DrillScenario {
   /** Absolute path of the scenario file. */
@@ -116,7 +119,13 @@ const cutSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('sandbox'), dir: z.string().min(1).default('.sandbox'), context: z.string().min(1).default('primary') }),
   z.strictObject({ type: z.literal('command'), run: argvSchema, undo: argvSchema, timeout: duration.default(DEFAULT_COMMAND_TIMEOUT) }),
   z.strictObject({ type: z.literal('scale-to-zero') }),
-], { error: (iss) => (iss.input === undefined ? 'is required: {type: sandbox | command | scale-to-zero, ...}' : iss.code === 'invalid_union' ? 'must be sandbox, command or scale-to-zero' : undefined) });
+  z.strictObject({
+    type: z.literal('cordon'),
+    nodeSelector: z.string({ error: 'is required: a label selector of primary\'s nodes, e.g. topology.kubernetes.io/zone=eu-west-1a' })
+      .refine((v) => v.trim() !== '', 'must not be empty (it would select every node): name the zone or node pool, e.g. topology.kubernetes.io/zone=eu-west-1a')
+      .refine((v) => v.trim() === '' || isLabelSelector(v), 'must be a label selector as kubectl get nodes -l takes it: key=value, key!=value, key in (a,b), key notin (a,b), key or !key, joined by commas'),
+  }),
+], { error: (iss) => (iss.input === undefined ? 'is required: {type: sandbox | command | scale-to-zero | cordon, ...}' : iss.code === 'invalid_union' ? 'must be sandbox, command, scale-to-zero or cordon' : undefined) });
 
 const scenarioSchema = z.strictObject({
   apiVersion: z.literal(DRILL_API_VERSION, { error: `must be ${DRILL_API_VERSION}` }),
@@ -179,7 +188,8 @@ export function parseScenario(raw: unknown, file: string): DrillScenario {
     // A program named by a relative path (./cut.sh) is the scenario's own script; a bare name is looked up on PATH.
     const program = (argv: string[]): Argv => [argv[0]!.includes('/') ? abs(argv[0]!) : argv[0]!, ...argv.slice(1)];
     cut = { type: 'command', run: program(s.cut.run), undo: program(s.cut.undo), timeoutMs: parseDuration(s.cut.timeout), cwd: baseDir };
-  } else cut = { type: 'scale-to-zero' };
+  } else if (s.cut.type === 'cordon') cut = { type: 'cordon', nodeSelector: s.cut.nodeSelector.trim() };
+  else cut = { type: 'scale-to-zero' };
   return {
     file,
     name: s.name ?? basename(file, extname(file)),

@@ -64,7 +64,7 @@ interface SignedBundle {
   index: BundleIndex;
 }
 
-interface WorkloadState {
+export interface WorkloadState {
   live: LiveObject;
   ref: WorkloadRef;
   application: string;

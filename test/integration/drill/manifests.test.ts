@@ -34,4 +34,10 @@ describe('manifests: drill CronJob, kubectl apply -k --dry-run=server', function
       assert.match(stdout, new RegExp(`^${obj.replace(/\./g, '\\.')} created \\(server dry run\\)$`, 'm'));
     }
   });
+
+  it('the optional RBAC of the cordon cut is valid', async () => {
+    const { stdout } = await run(sandbox().binaries.kubectl, ['--kubeconfig', sandbox().kubeconfig, '--context', 'primary', 'apply', '-f', `${DRILL}rbac-cordon.yaml`, '--dry-run=server', '--validate=strict']);
+    assert.match(stdout, /^clusterrole\.rbac\.authorization\.k8s\.io\/rollout-relay-drill-cordon created \(server dry run\)$/m);
+    assert.match(stdout, /^clusterrolebinding\.rbac\.authorization\.k8s\.io\/rollout-relay-drill-cordon created \(server dry run\)$/m);
+  });
 });

@@ -28,6 +28,14 @@ describe('drill plan', () => {
     assert.match(renderPlan(scale, ctx), /scale each application's workload in primary \(shanghai\) to 0 replicas; undo: restore the exact replica count/);
   });
 
+  it('shows a cordon cut with its selector, the pods it deletes and its exact undo', () => {
+    const plan = renderPlan(parseScenario({ ...base, cut: { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone=shanghai-a' } }, '/d/s.yaml'), ctx);
+    assert.match(plan, /cordon primary's \(shanghai\) nodes matching "topology\.kubernetes\.io\/zone=shanghai-a" that are schedulable \(each marked with the annotation rollout-relay\.io\/drill-cordoned\), then delete the applications' pods on the matching nodes/);
+    assert.match(plan, /undo: uncordon exactly the nodes the drill cordoned and wait for the workloads to be complete/);
+    assert.match(plan, /deletes nothing in primary but the applications' pods on the matching nodes/);
+    assert.doesNotMatch(plan, /never deletes/);
+  });
+
   it('says the cut is undone also when the scenario has no failback step', () => {
     const s = parseScenario({ ...base, cut: { type: 'scale-to-zero' }, steps: ['cut-primary', 'verify-dr'] }, '/d/s.yaml');
     const plan = renderPlan(s, ctx);

@@ -59,7 +59,7 @@ describe('drill scenario', () => {
   });
 
   it('refuses an unknown cut type, kind, step and schedule by name', () => {
-    assert.match(refused({ ...base, cut: { type: 'pull-the-plug' } }), /cut\.type: must be sandbox, command or scale-to-zero/);
+    assert.match(refused({ ...base, cut: { type: 'pull-the-plug' } }), /cut\.type: must be sandbox, command, scale-to-zero or cordon/);
     assert.match(refused({ ...base, cut: undefined }), /cut: is required/);
     assert.match(refused({ ...base, kind: 'Drill' }), /kind: must be DrillScenario/);
     assert.match(refused({ ...base, steps: ['promote', 'reboot'] }), /steps\[1\]: must be one of promote, cut-primary, verify-dr, failback/);
@@ -86,6 +86,21 @@ describe('drill scenario', () => {
     assert.match(refused({ ...base, cut: { type: 'command', run: 'echo $HOME', undo: 'true' } }), /cut\.run: "\$" would need a shell/);
     assert.match(refused({ ...base, cut: { type: 'command', run: [], undo: 'true' } }), /cut\.run: must name a program/);
     assert.match(refused({ ...base, cut: { type: 'command', run: 'true' } }), /cut\.undo: /);
+  });
+
+  it('takes a cordon cut with a label selector, and refuses a missing, empty or malformed one naming cut.nodeSelector', () => {
+    const s = parseScenario({ ...base, cut: { type: 'cordon', nodeSelector: ' topology.kubernetes.io/zone in (eu-a, eu-b) ' } }, '/drills/s.yaml');
+    assert.deepEqual(s.cut, { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone in (eu-a, eu-b)' });
+    assert.match(refused({ ...base, cut: { type: 'cordon' } }), /cut\.nodeSelector: is required: a label selector of primary's nodes/);
+    assert.match(refused({ ...base, cut: { type: 'cordon', nodeSelector: '  ' } }), /cut\.nodeSelector: must not be empty \(it would select every node\)/);
+    for (const bad of ['zone=a b', 'zone in (a', 'a=b,', '-a=b']) {
+      const msg = refused({ ...base, cut: { type: 'cordon', nodeSelector: bad } });
+      assert.match(msg, /cut\.nodeSelector: must be a label selector as kubectl get nodes -l takes it: key=value, /, bad);
+      assert.doesNotMatch(msg, /must not be empty/, bad);
+    }
+    for (const ok of ['type=kwok', 'pool notin (gpu),!spot', 'node-role.kubernetes.io/worker']) assert.equal(parseScenario({ ...base, cut: { type: 'cordon', nodeSelector: ok } }, '/d/s.yaml').cut.type, 'cordon', ok);
+    assert.match(refused({ ...base, cut: { type: 'cordon', nodeSelector: 'pool=gpu', zone: 'a' } }), /cut\.zone: unknown field/);
+    assert.match(refused({ ...base, cut: { type: 'cordon', nodeSelector: ['pool=gpu'] } }), /cut\.nodeSelector: /);
   });
 
   it('splitCommand quotes and refuses unterminated quotes', () => {

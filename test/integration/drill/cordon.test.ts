@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../../../src/sandbox/http.js';
+import { CordonCut, recoverCordonCut } from '../../../src/drill/cut-cordon.js';
+import { CORDON_ANNOTATION, REPLICAS_ANNOTATION } from '../../../src/drill/cut-marker.js';
+import { workloadPods } from '../../../src/drill/primary-workloads.js';
+import { RelayError } from '../../../src/errors.js';
+import { kubeConfig } from '../support/sandbox.js';
+import { objects, readLive } from '../promote/support.js';
+import { DrillSetup, runDrill } from './support.js';
+
+interface Node {
+  metadata: { name: string; uid: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  spec?: { unschedulable?: boolean };
+}
+interface Rollout {
+  metadata: { uid: string; annotations: Record<string, string> };
+  spec: { replicas: number };
+}
+
+// The sandbox's primary has three kwok nodes, primary-node-0..2, labelled type=kwok and
+// topology.kubernetes.io/zone=shanghai-a|b|c (src/sandbox/cluster.ts).
+const ALL_NODES = 'type=kwok';
+const nodes = async () => ((await objects('primary').getPath('/api/v1/nodes', { labelSelector: ALL_NODES })) as { items: Node[] }).items;
+const node = async (name: string) => (await objects('primary').getPath(`/api/v1/nodes/${name}`)) as Node;
+const setUnschedulable = (name: string, value: boolean | null) => objects('primary').patchRaw(`/api/v1/nodes/${name}`, 'application/merge-patch+json', { spec: { unschedulable: value } });
+
+/**
+ * The cordon cut on the real sandbox (a zone failure of primary: its nodes cordoned, the
+ * application's pods on them deleted), its undo, and the recovery of Kubernetes cuts a drill killed
+ * with SIGKILL left behind (cordon and scale-to-zero, recorded on the objects themselves).
+ */
+describe('drill: cordon cut, and Kubernetes cuts recovered after SIGKILL', function () {
+  this.timeout(300_000);
+  const drill = DrillSetup.forSuite({ namespacePrefix: 'rr-drill-cordon', app: 'web' });
+  const reports = (name: string) => mkdtempSync(join(tmpdir(), `rr-drill-${name}-`));
+  const ref = () => ({ kind: 'Rollout' as const, namespace: drill.ns, name: 'web' });
+  const rollout = () => readLive<Rollout>('primary', 'argoproj.io/v1alpha1', 'Rollout', drill.ns, 'web');
+  const complete = async () => (await drill.setup.promoter().readWorkload(ref())).complete;
+
+  afterEach(async () => {
+    // Whatever a test left, primary's nodes are schedulable and unmarked again for the next tests.
+    await recoverCordonCut(kubeConfig('primary'), () => undefined);
+    for (const n of await nodes()) if (n.spec?.unschedulable) await setUnschedulable(n.metadata.name, null);
+    await waitFor('web complete in primary', complete, { timeoutMs: 180_000, intervalMs: 250 });
+  });
+
+  it('apply cordons the schedulable matching nodes (marked), never one already unschedulable, and the app\'s pods leave them; undo uncordons exactly those', async () => {
+    // An operator's cordon, before the drill: the cut must leave this node exactly as it is.
+    await setUnschedulable('primary-node-1', true);
+    const before = await workloadPods(objects('primary'), ref());
+    assert.equal(before.length, 2);
+    const log: string[] = [];
+    const cut = new CordonCut(ALL_NODES, { primary: kubeConfig('primary'), workloads: [ref()], log: (l) => log.push(l), workloadState: (r) => drill.setup.promoter().readWorkload(r) });
+    try {
+      await cut.apply();
+      const during = await nodes();
+      for (const n of during) assert.equal(n.spec?.unschedulable, true, n.metadata.name);
+      assert.equal(JSON.parse(during.find((n) => n.metadata.name === 'primary-node-0')!.metadata.annotations![CORDON_ANNOTATION]!).pid, process.pid);
+      assert.ok(during.find((n) => n.metadata.name === 'primary-node-2')!.metadata.annotations![CORDON_ANNOTATION]);
+      assert.equal(during.find((n) => n.metadata.name === 'primary-node-1')!.metadata.annotations?.[CORDON_ANNOTATION], undefined);
+      assert.ok(log.some((l) => l === 'node primary-node-1 in primary was already unschedulable: left as it is'), log.join('\n'));
+      assert.ok(log.some((l) => l === 'cordoned 2 node(s) in primary matching type=kwok: primary-node-0, primary-node-2'), log.join('\n'));
+      // Every pod the app had is gone; the replacements have nowhere to run: primary serves nothing of it.
+      const pods = await workloadPods(objects('primary'), ref());
+      const old = new Set(before.map((p) => p.uid));
+      assert.deepEqual(pods.filter((p) => old.has(p.uid)), []);
+      assert.deepEqual(pods.filter((p) => p.nodeName !== ''), []);
+      await waitFor('web not complete in primary (no pod of it runs)', async () => !(await complete()), { timeoutMs: 60_000, intervalMs: 250 });
+    } finally {
+      await cut.undo();
+    }
+    assert.equal(await complete(), true);
+    const after = await nodes();
+    for (const n of after) assert.equal(n.metadata.annotations?.[CORDON_ANNOTATION], undefined, n.metadata.name);
+    assert.deepEqual(after.filter((n) => n.spec?.unschedulable).map((n) => n.metadata.name), ['primary-node-1']);
+    await cut.undo(); // idempotent
+    assert.equal((await node('primary-node-1')).spec?.unschedulable, true);
+  });
+
+  it('refuses a selector that matches no node (NO_MATCHING_NODES), before anything changes', async () => {
+    const cut = new CordonCut('topology.kubernetes.io/zone=atlantis', { primary: kubeConfig('primary'), workloads: [ref()], log: () => undefined, workloadState: (r) => drill.setup.promoter().readWorkload(r) });
+    await assert.rejects(cut.check(), (e: unknown) => e instanceof RelayError && e.code === 'NO_MATCHING_NODES' && /matches no node of primary; check the labels \(kubectl get nodes -l 'topology\.kubernetes\.io\/zone=atlantis'/.test(e.message));
+    const r = await runDrill(drill.setup.scenario('no-nodes', { applications: [`${drill.ns}/web`], cut: { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone=atlantis' } }), reports('no-nodes'));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /error NO_MATCHING_NODES: cut\.nodeSelector "topology\.kubernetes\.io\/zone=atlantis" matches no node of primary/);
+    assert.equal(r.report, undefined);
+  });
+
+  it('a drill with a zone cut: DR verified (RTO measured), then the nodes are schedulable again and the Rollout complete at the same revision, nothing but pods deleted', async () => {
+    const before = await rollout();
+    const nodesBefore = await nodes();
+    const r = await runDrill(drill.setup.scenario('zone', { applications: [`${drill.ns}/web`], cut: { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone in (shanghai-a, shanghai-b)' }, objectives: { rto: '60s', rpo: 0 } }), reports('zone'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.report!.verdict, 'pass', r.report!.reason);
+    assert.equal(r.report!.cut.type, 'cordon');
+    assert.ok(r.report!.rtoSeconds !== null && r.report!.rtoSeconds < r.report!.sla.seconds, `RTO ${r.report!.rtoSeconds}`);
+    assert.deepEqual(r.report!.steps.map((s) => [s.name, s.result]), [['promote', 'pass'], ['cut-primary', 'pass'], ['verify-dr', 'pass'], ['failback', 'pass']]);
+    assert.match(r.stderr, /cordoned 2 node\(s\) in primary matching topology\.kubernetes\.io\/zone in \(shanghai-a, shanghai-b\): primary-node-0, primary-node-1/);
+    assert.match(r.stderr, /deleted \d pod\(s\) of the applications on the matching nodes/);
+    assert.match(r.stderr, /uncordoned node primary-node-0 in primary/);
+    assert.match(r.stderr, /uncordoned node primary-node-1 in primary/);
+    const after = await rollout();
+    assert.equal(after.metadata.uid, before.metadata.uid);
+    assert.equal(after.spec.replicas, 2);
+    assert.equal(after.metadata.annotations['rollout.argoproj.io/revision'], before.metadata.annotations['rollout.argoproj.io/revision']);
+    assert.equal(await complete(), true);
+    const nodesAfter = await nodes();
+    assert.deepEqual(nodesAfter.map((n) => [n.metadata.name, n.metadata.uid, n.spec?.unschedulable ?? false, n.metadata.annotations?.[CORDON_ANNOTATION]]), nodesBefore.map((n) => [n.metadata.name, n.metadata.uid, false, undefined]));
+    // Nothing else of the application was deleted in primary.
+    for (const [av, kind, name] of [['v1', 'ConfigMap', 'web-config'], ['v1', 'Service', 'web']] as const) await readLive('primary', av, kind, drill.ns, name);
+  });
+
+  it('a drill killed with SIGKILL mid-cordon leaves its nodes marked; the next drill uncordons them first and passes', async () => {
+    const scenario = drill.setup.scenario('killed-cordon', { applications: [`${drill.ns}/web`], cut: { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone=shanghai-c' } });
+    let killed = false;
+    const r = await runDrill(scenario, reports('killed-cordon'), {
+      onStderr: (text, child) => {
+        if (killed || !/cordoned 1 node\(s\) in primary/.test(text)) return;
+        killed = true;
+        child.kill('SIGKILL');
+      },
+    });
+    assert.ok(killed, `the drill never cordoned:\n${r.stderr}`);
+    assert.equal(r.report, undefined);
+    // Nothing undid the cut: the node is still cordoned, and marked by the killed drill.
+    const left = await node('primary-node-2');
+    assert.equal(left.spec?.unschedulable, true);
+    assert.ok(left.metadata.annotations?.[CORDON_ANNOTATION]);
+
+    const next = await runDrill(drill.setup.scenario('after-kill-cordon', { applications: [`${drill.ns}/web`], cut: { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone=shanghai-c' } }), reports('after-kill-cordon'));
+    assert.match(next.stderr, /uncordoning 1 node\(s\) an interrupted drill left cordoned in primary: primary-node-2/);
+    assert.equal(next.code, 0, next.stderr);
+    assert.equal(next.report!.verdict, 'pass', next.report!.reason);
+    const back = await node('primary-node-2');
+    assert.equal(back.spec?.unschedulable ?? false, false);
+    assert.equal(back.metadata.annotations?.[CORDON_ANNOTATION], undefined);
+  });
+
+  it('a drill killed with SIGKILL after scale-to-zero leaves the replicas on the Rollout; the next drill restores exactly them first and passes', async () => {
+    const before = await rollout();
+    let killed = false;
+    const r = await runDrill(drill.setup.scenario('killed-scale', { applications: [`${drill.ns}/web`], cut: { type: 'scale-to-zero' } }), reports('killed-scale'), {
+      onStderr: (text, child) => {
+        if (killed || !/scaled Rollout .*\/web in primary from 2 to 0 replicas/.test(text)) return;
+        killed = true;
+        child.kill('SIGKILL');
+      },
+    });
+    assert.ok(killed, `the drill never scaled:\n${r.stderr}`);
+    const left = await rollout();
+    assert.equal(left.spec.replicas, 0);
+    assert.equal(JSON.parse(left.metadata.annotations[REPLICAS_ANNOTATION]!).replicas, 2);
+
+    const next = await runDrill(drill.setup.scenario('after-kill-scale', { applications: [`${drill.ns}/web`], cut: { type: 'scale-to-zero' } }), reports('after-kill-scale'));
+    assert.match(next.stderr, /restored Rollout .*\/web in primary to 2 replicas \(an interrupted drill scaled it to 0 at /);
+    assert.equal(next.code, 0, next.stderr);
+    assert.equal(next.report!.verdict, 'pass', next.report!.reason);
+    const after = await rollout();
+    assert.equal(after.spec.replicas, 2);
+    assert.equal(after.metadata.annotations[REPLICAS_ANNOTATION], undefined);
+    assert.equal(after.metadata.annotations['rollout.argoproj.io/revision'], before.metadata.annotations['rollout.argoproj.io/revision']);
+  });
+});
