@@ -556,7 +556,8 @@ export class Applier {
     const object = describeObject(obj);
     if (err instanceof PreflightProblem) return err.problem;
     const code = apiStatusCode(err);
-    if (code === undefined && !(err instanceof RelayError)) return { object, kind: 'unreachable', message: apiMessage(err) };
+    // Transport errors, raw or already coded by the transport (a timed-out request, a dead connection).
+    if (code === undefined && (!(err instanceof RelayError) || err.code === 'CLUSTER_UNREACHABLE')) return { object, kind: 'unreachable', message: apiMessage(err) };
     if (code === 409) {
       const fields = apiCauses(err).filter((c) => c.field).map((c) => ({ field: c.field!, manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? '?' }));
       if (fields.length) return { object, kind: 'conflict', message: `fields owned by another manager: ${fields.map((f) => `${f.field} (${f.manager})`).join(', ')}`, fields };

@@ -49,8 +49,24 @@ export function isTransportError(err: unknown): boolean {
   return apiStatusCode(err) === undefined;
 }
 
-/** Wraps a transport error once, at the boundary, as CLUSTER_UNREACHABLE; passes others through. */
+/**
+ * A request that got no answer: its connection failed its health check or closed under it, or it
+ * timed out (the transport cancelled it). Coded CLUSTER_UNREACHABLE, so callers that retry an
+ * unreachable cluster with back-off treat it the same way; the message names the request.
+ */
+export class ClusterUnreachableError extends RelayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CLUSTER_UNREACHABLE', message, options);
+    this.name = 'ClusterUnreachableError';
+  }
+}
+
+/**
+ * Wraps a transport error once, at the boundary, as CLUSTER_UNREACHABLE (the transport's own coded
+ * errors get `what` in front); passes others through.
+ */
 export function wrapTransport(err: unknown, what: string): unknown {
+  if (err instanceof ClusterUnreachableError) return new RelayError('CLUSTER_UNREACHABLE', `${what}: ${err.message}`, { cause: err });
   if (err instanceof RelayError || !isTransportError(err)) return err;
   return new RelayError('CLUSTER_UNREACHABLE', `${what}: ${apiMessage(err)}; check the server address, network and TLS settings of the context`, { cause: err });
 }

@@ -4,6 +4,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { ClusterUnreachableError } from './api-errors.js';
+import { seconds, SessionHealth } from './http2-health.js';
 
 /**
  * The wire under UntypedObjectApi: one request in, status + body text out, nothing else.
@@ -14,7 +16,27 @@ import type { KubeConfig } from '@kubernetes/client-node';
  * (as kubectl and client-go do): one handshake per run instead of one per concurrent request. A
  * server that does not offer HTTP/2, or a plain-HTTP server, gets HTTP/1.1 with keep-alive.
  * One transport per KubeConfig, shared by every client made from it.
+ *
+ * Every call is bounded in time, as a careful client-go user sets it up: a request (not a watch)
+ * that gets no answer within `requestTimeoutMs` is cancelled (RST_STREAM) and fails
+ * CLUSTER_UNREACHABLE; an HTTP/2 connection that has read nothing for `readIdleTimeoutMs` is sent
+ * a PING, and one that does not answer within `pingTimeoutMs` is closed, failing its requests and
+ * watches CLUSTER_UNREACHABLE; the next request opens a new connection.
  */
+export interface TransportTimeouts {
+  /** Bound of one request that is not a watch (429 retries included). Default: 60 000. */
+  requestTimeoutMs: number;
+  /** HTTP/2: nothing read for this long → PING (client-go ReadIdleTimeout). Default: 30 000. */
+  readIdleTimeoutMs: number;
+  /** HTTP/2: PING unanswered this long → close the connection (client-go PingTimeout). Default: 15 000. */
+  pingTimeoutMs: number;
+}
+
+export const DEFAULT_TRANSPORT_TIMEOUTS: Readonly<TransportTimeouts> = Object.freeze({ requestTimeoutMs: 60_000, readIdleTimeoutMs: 30_000, pingTimeoutMs: 15_000 });
+
+/** TCP + TLS handshake of a first connection (client-go: 30 s dial, 10 s TLS); never more than the request timeout. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
 export interface ApiResponse {
   status: number;
   body: string;
@@ -27,6 +49,26 @@ export interface ApiRequest {
   path: string;
   contentType?: string;
   body?: string;
+  /** When the answer must be in (several attempts of one call share one); default: now + requestTimeoutMs. */
+  deadline?: RequestDeadline;
+}
+
+export interface RequestDeadline {
+  /** Epoch ms. */
+  at: number;
+  /** The whole bound, for the message. */
+  timeoutMs: number;
+}
+
+/** The path without its query: what error messages name. */
+function pathOf(req: Pick<ApiRequest, 'path'>): string {
+  const q = req.path.indexOf('?');
+  return q < 0 ? req.path : req.path.slice(0, q);
+}
+
+/** The coded error of a request that got no answer in time. Exported for the 429 retry loop, which shares the deadline. */
+export function requestTimedOut(req: Pick<ApiRequest, 'method' | 'path'>, server: string, timeoutMs: number, detail = 'got no answer'): ClusterUnreachableError {
+  return new ClusterUnreachableError(`${req.method} ${pathOf(req)} ${detail} from ${server} within the ${seconds(timeoutMs)} request timeout and was cancelled; the API server may be down, frozen, overloaded or unreachable: check it (the next request retries, over a new connection if this one is dead)`);
 }
 
 
@@ -82,50 +124,89 @@ const SINGLE_VALUE = (headers: IncomingHttpHeaders | IncomingMessage['headers'])
   return out;
 };
 
+/** One HTTP/2 session and what the transport knows about it. */
+interface Session {
+  h2: ClientHttp2Session;
+  health: SessionHealth;
+  /** Set once the session is declared dead: its streams fail with this. */
+  failure?: ClusterUnreachableError;
+}
+
 /**
- * One HTTP/2 session, reconnected on demand after GOAWAY or a broken connection. Streams of a
- * session that breaks fail with the transport error (callers see an unreachable cluster, as with
- * any other transport error); the next request opens a new session.
+ * One HTTP/2 session, reconnected on demand after GOAWAY, a broken connection or a failed health
+ * check (see http2-health.ts). Streams of a session that breaks fail CLUSTER_UNREACHABLE naming the
+ * request; the next request opens a new session.
  */
 class Http2Transport {
   readonly protocol = 'h2';
-  private session: ClientHttp2Session | undefined;
+  private session: Session | undefined;
   private inFlight = 0;
+  /** Sessions opened so far (a reconnect shows as +1). */
+  sessionsOpened = 0;
 
   /** `first`: an already negotiated TLS connection for the first session. */
-  constructor(private readonly conn: Connection, private first?: TLSSocket) {}
+  constructor(private readonly conn: Connection, private readonly timeouts: TransportTimeouts, private first?: TLSSocket) {}
 
-  private open(): ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+  private open(): Session {
+    const current = this.session;
+    if (current && !current.failure && !current.h2.closed && !current.h2.destroyed) return current;
     const socket = this.first;
     this.first = undefined;
-    const session = connect(this.conn.origin, { ...this.conn.tls, ALPNProtocols: ['h2'], ...(socket ? { createConnection: () => socket } : {}) });
+    const h2 = connect(this.conn.origin, { ...this.conn.tls, ALPNProtocols: ['h2'], ...(socket ? { createConnection: () => socket } : {}) });
+    const s: Session = {
+      h2,
+      health: new SessionHealth(h2, this.timeouts, (why) => this.fail(s, `the connection to ${this.conn.origin} failed its health check (${why}) and was closed`)),
+    };
     // A broken session only fails its own streams; without this listener it would crash the process.
-    session.on('error', () => undefined);
-    session.on('goaway', () => this.drop(session));
-    session.on('close', () => this.drop(session));
-    session.unref();
-    this.session = session;
-    return session;
+    h2.on('error', () => undefined);
+    h2.on('goaway', () => this.drop(s));
+    h2.on('close', () => {
+      s.health.stop();
+      this.drop(s);
+    });
+    h2.on('ping', () => s.health.sawRead());
+    h2.unref();
+    this.session = s;
+    this.sessionsOpened++;
+    return s;
   }
 
-  private drop(session: ClientHttp2Session): void {
-    if (this.session === session) this.session = undefined;
+  private drop(s: Session): void {
+    if (this.session === s) this.session = undefined;
   }
 
-  async request(req: ApiRequest, extraHeaders: Record<string, string> = {}): Promise<ApiResponse> {
+  /** Declares a session dead: no new request goes to it, and its streams fail with `why`. */
+  private fail(s: Session, why: string): void {
+    s.failure ??= new ClusterUnreachableError(`${why}; check that the API server is up and reachable (the next request opens a new connection)`);
+    this.drop(s);
+    s.health.stop();
+    if (!s.h2.destroyed) s.h2.destroy(s.failure);
+  }
+
+  /** Why a stream of `s` failed, as the coded error naming the request. */
+  private streamFailure(s: Session, req: ApiRequest, err: unknown): unknown {
+    if (err instanceof ClusterUnreachableError && err !== s.failure) return err; // this request's own timeout
+    if (s.failure) return new ClusterUnreachableError(`${req.method} ${pathOf(req)} was cut off: ${s.failure.message}`, { cause: s.failure });
+    if (neverProcessed(err)) return err; // retried once by request()
+    const e = err as { message?: string; code?: unknown };
+    const detail = `${e?.message ?? String(err)}${typeof e?.code === 'string' && !e.message?.includes(e.code) ? ` (${e.code})` : ''}`;
+    return new ClusterUnreachableError(`${req.method} ${pathOf(req)} failed: the connection to ${this.conn.origin} broke (${detail}); check that the API server is up and reachable (the next request opens a new connection)`, { cause: err });
+  }
+
+  async request(req: ApiRequest, extraHeaders: Record<string, string>, signal: AbortSignal): Promise<ApiResponse> {
     try {
-      return await this.once(req, extraHeaders);
+      return await this.once(req, extraHeaders, signal);
     } catch (err) {
       // The server closed the connection (GOAWAY, e.g. at its connection age limit) before it took
       // this stream: the request was never processed, so one retry on a new connection is safe.
-      if (!neverProcessed(err)) throw err;
-      return this.once(req, extraHeaders);
+      if (!neverProcessed(err) || signal.aborted) throw err;
+      return this.once(req, extraHeaders, signal);
     }
   }
 
-  private once(req: ApiRequest, extraHeaders: Record<string, string>): Promise<ApiResponse> {
-    const session = this.open();
+  private once(req: ApiRequest, extraHeaders: Record<string, string>, signal: AbortSignal): Promise<ApiResponse> {
+    const s = this.open();
+    const session = s.h2;
     const headers: OutgoingHttpHeaders = {
       ...this.conn.headers,
       ...extraHeaders,
@@ -136,44 +217,84 @@ class Http2Transport {
     if (req.contentType) headers['content-type'] = req.contentType;
     // Keep the process alive only while a request is in flight (an idle session must not hold it).
     if (this.inFlight++ === 0) session.ref();
+    let onAbort = (): void => undefined;
     return new Promise<ApiResponse>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown): void => {
+        if (settled) return;
+        settled = true;
+        reject(this.streamFailure(s, req, err));
+      };
       const stream = session.request(headers, { endStream: req.body === undefined });
+      onAbort = () => {
+        // Timed out: RST_STREAM (CANCEL) frees the server's side too, and the connection gets checked now.
+        if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+        fail(signal.reason);
+        s.health.checkNow();
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
       let status = 0;
       let responseHeaders: Record<string, string> = {};
       const chunks: Buffer[] = [];
       stream.on('response', (h) => {
+        s.health.sawRead();
         status = Number(h[constants.HTTP2_HEADER_STATUS] ?? 0);
         responseHeaders = SINGLE_VALUE(h);
       });
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => resolve({ status, body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'), headers: responseHeaders }));
-      stream.on('error', (e) => reject(Object.assign(e, { rstCode: stream.rstCode })));
-      stream.on('close', () => {
-        if (stream.rstCode !== constants.NGHTTP2_NO_ERROR && status === 0) reject(Object.assign(new Error(`HTTP/2 stream closed with code ${stream.rstCode}`), { rstCode: stream.rstCode }));
+      stream.on('data', (c: Buffer) => {
+        s.health.sawRead();
+        chunks.push(c);
       });
+      stream.on('end', () => {
+        if (settled) return;
+        settled = true;
+        resolve({ status, body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'), headers: responseHeaders });
+      });
+      stream.on('error', (e) => fail(Object.assign(e, { rstCode: stream.rstCode })));
+      // Closed before the response ended (reset by the server, or the session went away): never leave the caller waiting.
+      stream.on('close', () => fail(Object.assign(new Error(`HTTP/2 stream closed with code ${stream.rstCode} before the response ended`), { rstCode: stream.rstCode })));
       if (req.body !== undefined) stream.end(req.body);
     }).finally(() => {
+      signal.removeEventListener('abort', onAbort);
       if (--this.inFlight === 0 && !session.destroyed) session.unref();
     });
   }
 
-  /** A long-running response (a watch): chunks as they arrive; non-2xx statuses end with their body. */
+  /**
+   * A long-running response (a watch): chunks as they arrive; non-2xx statuses end with their body.
+   * No request timeout (the server ends a watch at its timeoutSeconds); the connection's health check bounds it.
+   */
   stream(req: ApiRequest, onChunk: (chunk: Buffer) => void, extraHeaders: Record<string, string> = {}): ApiStream {
-    const session = this.open();
+    const s = this.open();
+    const session = s.h2;
     const headers: OutgoingHttpHeaders = { ...this.conn.headers, ...extraHeaders, [constants.HTTP2_HEADER_METHOD]: req.method, [constants.HTTP2_HEADER_PATH]: req.path, accept: 'application/json' };
     if (this.inFlight++ === 0) session.ref();
     let cancel = (): void => undefined;
     const done = new Promise<ApiStreamEnd>((resolve, reject) => {
       const stream = session.request(headers, { endStream: true });
+      let cancelled = false;
       cancel = () => {
+        cancelled = true;
         if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       };
       let status = 0;
       const errorBody: Buffer[] = [];
-      stream.on('response', (h) => (status = Number(h[constants.HTTP2_HEADER_STATUS] ?? 0)));
-      stream.on('data', (c: Buffer) => (status >= 200 && status < 300 ? onChunk(c) : errorBody.push(c)));
-      stream.on('error', reject);
-      stream.on('close', () => resolve({ status, body: Buffer.concat(errorBody).toString('utf8') }));
+      stream.on('response', (h) => {
+        s.health.sawRead();
+        status = Number(h[constants.HTTP2_HEADER_STATUS] ?? 0);
+      });
+      stream.on('data', (c: Buffer) => {
+        s.health.sawRead();
+        if (status >= 200 && status < 300) onChunk(c);
+        else errorBody.push(c);
+      });
+      stream.on('error', (e) => reject(this.streamFailure(s, req, e)));
+      stream.on('close', () => {
+        // A dead connection ends the watch with its error, not as if the server had ended it.
+        if (s.failure && !cancelled) reject(this.streamFailure(s, req, s.failure));
+        else resolve({ status, body: Buffer.concat(errorBody).toString('utf8') });
+      });
     }).finally(() => {
       if (--this.inFlight === 0 && !session.destroyed) session.unref();
     });
@@ -183,7 +304,8 @@ class Http2Transport {
   close(): void {
     this.first?.destroy();
     this.first = undefined;
-    this.session?.close();
+    this.session?.health.stop();
+    this.session?.h2.close();
     this.session = undefined;
   }
 }
@@ -204,12 +326,13 @@ class Http1Transport {
     this.agent = this.url.protocol === 'http:' ? undefined : new Agent({ keepAlive: true, maxSockets, ...conn.tls });
   }
 
-  request(req: ApiRequest, extraHeaders: Record<string, string> = {}): Promise<ApiResponse> {
+  request(req: ApiRequest, extraHeaders: Record<string, string>, signal: AbortSignal): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...this.conn.headers, ...extraHeaders, accept: 'application/json' };
     if (req.contentType) headers['content-type'] = req.contentType;
     const send = this.agent ? httpsRequest : httpRequest;
     const basePath = this.url.pathname === '/' ? '' : this.url.pathname;
-    return new Promise((resolve, reject) => {
+    let onAbort = (): void => undefined;
+    return new Promise<ApiResponse>((resolve, reject) => {
       const r = send({ protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port, path: basePath + req.path, method: req.method, headers, ...(this.agent ? { agent: this.agent } : {}) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -217,8 +340,12 @@ class Http1Transport {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: SINGLE_VALUE(res.headers) }));
       });
       r.on('error', reject);
+      // Timed out: destroying the request closes its socket (HTTP/1.1 cannot cancel one request on a connection).
+      onAbort = () => r.destroy(signal.reason as Error);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
       r.end(req.body);
-    });
+    }).finally(() => signal.removeEventListener('abort', onAbort));
   }
 
   stream(req: ApiRequest, onChunk: (chunk: Buffer) => void, extraHeaders: Record<string, string> = {}): ApiStream {
@@ -261,7 +388,21 @@ export class KubeTransport {
   /** hasDynamicCredentials of the current context, looked up once per context (not once per request). */
   private dynamic: { context: string; value: boolean } | undefined;
 
-  constructor(private readonly kc: KubeConfig, private readonly preferred: TransportProtocol = 'auto', private readonly maxSockets = 64) {}
+  /** One object, shared by reference with the sessions: `configure` applies to connections already open. */
+  private readonly bounds: TransportTimeouts = { ...DEFAULT_TRANSPORT_TIMEOUTS };
+
+  constructor(private readonly kc: KubeConfig, private readonly preferred: TransportProtocol = 'auto', private readonly maxSockets = 64, timeouts: Partial<TransportTimeouts> = {}) {
+    this.configure(timeouts);
+  }
+
+  get timeouts(): Readonly<TransportTimeouts> {
+    return this.bounds;
+  }
+
+  /** Changes some timeouts (the others keep their values); throws RangeError for a value that is not a positive number. */
+  configure(timeouts: Partial<TransportTimeouts>): void {
+    Object.assign(this.bounds, resolveTimeouts({ ...this.bounds, ...timeouts }));
+  }
 
   private dynamicCredentials(): boolean {
     const context = this.kc.getCurrentContext();
@@ -271,10 +412,10 @@ export class KubeTransport {
 
   private async pick(conn: Connection): Promise<Http2Transport | Http1Transport> {
     if (this.preferred === 'http/1.1' || conn.origin.startsWith('http:')) return new Http1Transport(conn, this.maxSockets);
-    if (this.preferred === 'h2') return new Http2Transport(conn);
+    if (this.preferred === 'h2') return new Http2Transport(conn, this.bounds);
     // Offer both; the server's choice (ALPN) decides. The probe's connection becomes the first HTTP/2 session.
-    const socket = await tlsConnection(conn, ['h2', 'http/1.1']);
-    if (socket.alpnProtocol === 'h2') return new Http2Transport(conn, socket);
+    const socket = await tlsConnection(conn, ['h2', 'http/1.1'], Math.min(CONNECT_TIMEOUT_MS, this.timeouts.requestTimeoutMs));
+    if (socket.alpnProtocol === 'h2') return new Http2Transport(conn, this.bounds, socket);
     socket.destroy();
     return new Http1Transport(conn, this.maxSockets);
   }
@@ -297,17 +438,43 @@ export class KubeTransport {
     return { transport: await this.inner!, headers: conn.headers };
   }
 
-  async request(req: ApiRequest): Promise<ApiResponse> {
-    const { transport, headers } = await this.current();
-    for (const observe of observers) observe(req);
-    return transport.request(req, headers);
+  /** The API server's address, for messages. */
+  private get server(): string {
+    return this.conn?.origin ?? this.kc.getCurrentCluster()?.server ?? 'the API server';
   }
 
-  /** Opens a long-running request (a watch). */
+  /**
+   * One request, answered within `req.deadline` (default: requestTimeoutMs from now), connecting
+   * first if needed; past the deadline it is cancelled and fails CLUSTER_UNREACHABLE.
+   */
+  async request(req: ApiRequest): Promise<ApiResponse> {
+    const deadline = req.deadline ?? { at: Date.now() + this.timeouts.requestTimeoutMs, timeoutMs: this.timeouts.requestTimeoutMs };
+    const left = deadline.at - Date.now();
+    if (left <= 0) throw requestTimedOut(req, this.server, deadline.timeoutMs);
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(requestTimedOut(req, this.server, deadline.timeoutMs)), left);
+    try {
+      const { transport, headers } = await untilAborted(this.current(), timeout.signal);
+      for (const observe of observers) observe(req);
+      return await transport.request(req, headers, timeout.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Opens a long-running request (a watch); connecting is bounded by requestTimeoutMs, the watch by the connection's health check. */
   async stream(req: ApiRequest, onChunk: (chunk: Buffer) => void): Promise<ApiStream> {
-    const { transport, headers } = await this.current();
+    const timeout = AbortSignal.timeout(this.timeouts.requestTimeoutMs);
+    const { transport, headers } = await untilAborted(this.current(), timeout).catch((err: unknown) => {
+      throw timeout.aborted ? requestTimedOut(req, this.server, this.timeouts.requestTimeoutMs, 'could not connect') : err;
+    });
     for (const observe of observers) observe(req);
     return transport.stream(req, onChunk, headers);
+  }
+
+  /** HTTP/2 sessions opened so far (0 over HTTP/1.1): a new session after a dead one shows as +1. */
+  get sessionsOpened(): number {
+    return this.settled instanceof Http2Transport ? this.settled.sessionsOpened : 0;
   }
 
   /** The protocol in use ('h2' or 'http/1.1'), connecting if needed. */
@@ -322,18 +489,52 @@ export class KubeTransport {
   }
 }
 
-/** A TLS connection to the server with the context's TLS material, offering `alpn`. */
-function tlsConnection(conn: Connection, alpn: string[]): Promise<TLSSocket> {
+/** A TLS connection to the server with the context's TLS material, offering `alpn`, handshake done within `timeoutMs`. */
+function tlsConnection(conn: Connection, alpn: string[], timeoutMs: number): Promise<TLSSocket> {
   const url = new URL(conn.origin);
   // SNI carries host names only, never IP addresses.
   const servername = conn.tls.servername ?? (isIP(url.hostname.replace(/^\[|\]$/g, '')) ? undefined : url.hostname);
   return new Promise((resolve, reject) => {
+    // A frozen server accepts TCP (the kernel does) but never finishes the handshake: give up, so the next request tries again.
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ClusterUnreachableError(`no TLS connection to ${conn.origin} within ${seconds(timeoutMs)}; check that the API server is up and reachable`));
+    }, timeoutMs);
     const socket = tlsConnect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 443), ...conn.tls, ...(servername ? { servername } : {}), ALPNProtocols: alpn }, () => {
-      socket.off('error', reject);
+      clearTimeout(timer);
+      socket.off('error', onError);
       resolve(socket);
     });
-    socket.once('error', reject);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    socket.once('error', onError);
   });
+}
+
+/** `promise`, or the abort reason once `signal` aborts (the work behind `promise` goes on; its own bounds end it). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  let onAbort = (): void => undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }),
+  ]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+function resolveTimeouts(t: Partial<TransportTimeouts>): TransportTimeouts {
+  const out = { ...DEFAULT_TRANSPORT_TIMEOUTS };
+  for (const k of Object.keys(out) as (keyof TransportTimeouts)[]) {
+    const v = t[k];
+    if (v === undefined) continue;
+    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`transport ${k} must be a positive number of ms, got ${v}`);
+    out[k] = v;
+  }
+  return out;
 }
 
 const observers = new Set<(req: ApiRequest) => void>();
@@ -354,6 +555,11 @@ export function transportFor(kc: KubeConfig): KubeTransport {
     transports.set(kc, t);
   }
   return t;
+}
+
+/** Sets timeouts of a KubeConfig's shared transport (defaults: DEFAULT_TRANSPORT_TIMEOUTS), for every client made from it. */
+export function setTransportTimeouts(kc: KubeConfig, timeouts: Partial<TransportTimeouts>): void {
+  transportFor(kc).configure(timeouts);
 }
 
 /** ROLLOUT_RELAY_HTTP=http1 forces HTTP/1.1 (for comparison or a proxy that cannot do HTTP/2). */

@@ -8,7 +8,9 @@ import {
   type V1APIResource,
   type V1APIResourceList,
 } from '@kubernetes/client-node';
+import { ClusterUnreachableError } from './api-errors.js';
 import { transportFor, type KubeTransport } from './api-transport.js';
+import { seconds } from './http2-health.js';
 
 /** One line of a watch: ADDED, MODIFIED, DELETED, BOOKMARK (only a resourceVersion) or ERROR (a Status). */
 export interface WatchEvent {
@@ -40,9 +42,17 @@ export class UntypedObjectApi extends KubernetesObjectApi {
   /** Discovery per API version; concurrent lookups of one version share one request. */
   private readonly discovery = new Map<string, Promise<V1APIResourceList>>();
 
-  static forKubeConfig(kc: KubeConfig): UntypedObjectApi {
+  /** This client's bound per request (429 retries included); undefined: the transport's requestTimeoutMs. */
+  private requestTimeoutMs: number | undefined;
+
+  /**
+   * `requestTimeoutMs`: this client's bound per request instead of the transport's (e.g. a lease
+   * renewal that must not outlive its renew deadline).
+   */
+  static forKubeConfig(kc: KubeConfig, opts: { requestTimeoutMs?: number } = {}): UntypedObjectApi {
     const api = kc.makeApiClient(UntypedObjectApi);
     api.transport = transportFor(kc);
+    api.requestTimeoutMs = opts.requestTimeoutMs;
     api.setDefaultNamespace(kc);
     return api;
   }
@@ -213,13 +223,20 @@ export class UntypedObjectApi extends KubernetesObjectApi {
   }
 
   private async send(method: string, path: string, query: Record<string, string | undefined>, contentType?: string, body?: string): Promise<unknown> {
-    const req = { method, path: path + queryString(query), ...(contentType ? { contentType } : {}), ...(body !== undefined ? { body } : {}) };
+    // One deadline for the call, 429 retries included (as client-go's request timeout).
+    const timeoutMs = this.requestTimeoutMs ?? this.transport.timeouts.requestTimeoutMs;
+    const deadline = { at: Date.now() + timeoutMs, timeoutMs };
+    const req = { method, path: path + queryString(query), ...(contentType ? { contentType } : {}), ...(body !== undefined ? { body } : {}), deadline };
     let res = await this.transport.request(req);
     // 429: API Priority and Fairness (or max-in-flight) refused the request before processing it,
     // as happens to many requests in flight right after an API server restart. Like client-go,
     // wait for Retry-After and send it again, a bounded number of times.
     for (let attempt = 1; res.status === 429 && attempt < MAX_THROTTLE_ATTEMPTS; attempt++) {
-      await new Promise((r) => setTimeout(r, retryAfterMs(res.headers, attempt)));
+      const wait = retryAfterMs(res.headers, attempt);
+      if (Date.now() + wait >= deadline.at) {
+        throw new ClusterUnreachableError(`${method} ${path} was refused with 429 (too many requests) ${attempt} times and waiting to retry would pass the ${seconds(timeoutMs)} request timeout; the API server is overloaded: retry later`);
+      }
+      await new Promise((r) => setTimeout(r, wait));
       res = await this.transport.request(req);
     }
     if (res.status < 200 || res.status >= 300) {

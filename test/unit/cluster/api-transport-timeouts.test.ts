@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { constants, createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeTransport, setTransportTimeouts, transportFor, type ApiResponse } from '../../../src/cluster/api-transport.js';
+import { ClusterUnreachableError, wrapTransport } from '../../../src/cluster/api-errors.js';
+import { UntypedObjectApi } from '../../../src/cluster/untyped-object-api.js';
+import { isRelayError } from '../../../src/errors.js';
+import { createClusterPki } from '../../../src/sandbox/pki.js';
+import { renderKubeconfig } from '../../../src/sandbox/kubeconfig.js';
+
+// Real TLS servers in this process (the sandbox's PKI, client certificates required). A "frozen"
+// server is a TCP relay in front of it that stops passing bytes: to the client, exactly a server
+// that accepts nothing more and answers nothing, as a SIGSTOPped API server or a black-holed network.
+const pki = createClusterPki('timeouts', '10.96.0.1');
+const tlsOptions = { cert: pki.apiserver.certPem, key: pki.apiserver.keyPem, ca: pki.ca.certPem, requestCert: true, rejectUnauthorized: true };
+
+function kubeConfig(server: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromString(renderKubeconfig([{ context: 't', server, caPem: pki.ca.certPem, client: pki.clients.admin! }]));
+  return kc;
+}
+
+async function listen(server: Http2SecureServer | Server | ReturnType<typeof createHttpsServer>): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A TCP relay to `target` that can stop passing bytes in both directions (and resume). */
+class FreezableRelay {
+  private readonly server: Server;
+  private readonly pairs: [Socket, Socket][] = [];
+  private frozen = false;
+
+  constructor(private readonly targetPort: number) {
+    this.server = createTcpServer((client) => {
+      const upstream = tcpConnect(this.targetPort, '127.0.0.1');
+      this.pairs.push([client, upstream]);
+      for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+        from.on('data', (c: Buffer) => {
+          if (!this.frozen) to.write(c); // frozen: bytes vanish, as in a black hole
+        });
+        from.on('error', () => to.destroy());
+        from.on('close', () => to.destroy());
+      }
+    });
+  }
+
+  async listen(): Promise<string> {
+    return listen(this.server);
+  }
+
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    this.frozen = false;
+  }
+
+  close(): void {
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    this.server.close();
+  }
+}
+
+/** Answers /ok at once; never answers /hang (the stream is kept open, as a stuck API server would). */
+function h2Server(opts: { onStream?: (s: ServerHttp2Stream, path: string) => void; onSession?: (s: Http2Session) => void } = {}): Http2SecureServer {
+  const server = createSecureServer(tlsOptions);
+  server.on('stream', (stream, headers) => {
+    const path = String(headers[':path']);
+    opts.onStream?.(stream, path);
+    stream.on('error', () => undefined);
+    if (path.startsWith('/hang')) return;
+    if (path.startsWith('/watch')) {
+      stream.respond({ ':status': 200, 'content-type': 'application/json' });
+      stream.write('{"type":"ADDED","object":{}}\n');
+      return;
+    }
+    if (path.startsWith('/throttled')) {
+      stream.respond({ ':status': 429, 'retry-after': '1' });
+      stream.end('{"kind":"Status","code":429}');
+      return;
+    }
+    stream.respond({ ':status': 200, 'content-type': 'application/json' });
+    stream.end(JSON.stringify({ ok: path }));
+  });
+  if (opts.onSession) server.on('session', opts.onSession);
+  return server;
+}
+
+function failure(p: Promise<unknown>): Promise<unknown> {
+  return p.then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('cluster: API transport timeouts and HTTP/2 health (client-go ReadIdleTimeout / PingTimeout)', function () {
+  this.timeout(30_000);
+  const closers: (() => void)[] = [];
+  afterEach(() => closers.splice(0).reverse().forEach((c) => c()));
+
+  function track<T extends { close(): unknown }>(x: T): T {
+    closers.push(() => void x.close());
+    return x;
+  }
+
+  it('defaults are client-go\'s: 30 s read idle, 15 s ping timeout; 60 s per request', () => {
+    const t = new KubeTransport(kubeConfig('https://127.0.0.1:1'));
+    assert.deepEqual({ ...t.timeouts }, { requestTimeoutMs: 60_000, readIdleTimeoutMs: 30_000, pingTimeoutMs: 15_000 });
+    assert.throws(() => t.configure({ requestTimeoutMs: 0 }), RangeError);
+    assert.throws(() => new KubeTransport(kubeConfig('https://127.0.0.1:1'), 'auto', 4, { pingTimeoutMs: Number.NaN }), RangeError);
+  });
+
+  it('a request without an answer is cancelled with RST_STREAM (CANCEL) and fails CLUSTER_UNREACHABLE naming method, path and timeout', async () => {
+    let hung: ServerHttp2Stream | undefined;
+    const server = track(h2Server({ onStream: (s, path) => path.startsWith('/hang') && (hung = s) }));
+    const t = track(new KubeTransport(kubeConfig(await listen(server)), 'auto', 4, { requestTimeoutMs: 300 }));
+    const err = await failure(t.request({ method: 'PUT', path: '/hang/configmaps/x?fieldManager=rr', contentType: 'application/json', body: '{}' }));
+    assert.ok(err instanceof ClusterUnreachableError, String(err));
+    assert.ok(isRelayError(err, 'CLUSTER_UNREACHABLE'));
+    assert.match(err.message, /^PUT \/hang\/configmaps\/x got no answer from https:\/\/127\.0\.0\.1:\d+ within the 0\.3 s request timeout and was cancelled; .*check it/);
+    await until(() => hung?.closed === true, 'the server side of the stream to close');
+    assert.equal(hung!.rstCode, constants.NGHTTP2_CANCEL, 'the client reset the stream');
+    // The connection itself is healthy (its PING is answered): the next request goes through on it.
+    const ok = await t.request({ method: 'GET', path: '/ok' });
+    assert.equal(ok.status, 200);
+    assert.equal(t.sessionsOpened, 1);
+  });
+
+  it('a frozen connection fails its PING: in-flight requests and watches fail CLUSTER_UNREACHABLE, the next request opens a new connection', async () => {
+    const server = track(h2Server());
+    const relay = track(new FreezableRelay(Number(new URL(await listen(server)).port)));
+    // The request timeout is far away: only the health check can end the request.
+    const t = track(new KubeTransport(kubeConfig(await relay.listen()), 'auto', 4, { requestTimeoutMs: 60_000, readIdleTimeoutMs: 100, pingTimeoutMs: 500 }));
+    assert.equal((await t.request({ method: 'GET', path: '/ok' })).status, 200);
+    const chunks: Buffer[] = [];
+    const watch = await t.stream({ method: 'GET', path: '/watch?watch=1' }, (c) => chunks.push(c));
+    await until(() => chunks.length > 0, 'the first watch event');
+    relay.freeze();
+    const started = Date.now();
+    const [reqErr, watchErr] = await Promise.all([failure(t.request({ method: 'GET', path: '/hang/a' })), failure(watch.done)]);
+    const took = Date.now() - started;
+    for (const err of [reqErr, watchErr]) {
+      assert.ok(isRelayError(err, 'CLUSTER_UNREACHABLE'), String(err));
+      assert.match(err.message, /failed its health check \(no answer to an HTTP\/2 PING within 0\.5 s/);
+    }
+    assert.match((reqErr as Error).message, /^GET \/hang\/a was cut off: the connection to https:\/\/127\.0\.0\.1:\d+ failed its health check/);
+    assert.ok(took < 20_000, `failed within the health bound, not the 60 s request timeout (took ${took} ms)`);
+    relay.thaw();
+    const after: ApiResponse = await t.request({ method: 'GET', path: '/ok' });
+    assert.equal(after.status, 200);
+    assert.equal(t.sessionsOpened, 2, 'a new connection');
+  });
+
+  it('an idle healthy connection is pinged and kept', async () => {
+    let pings = 0;
+    const server = track(h2Server({ onSession: (s) => s.on('ping', () => pings++) }));
+    const t = track(new KubeTransport(kubeConfig(await listen(server)), 'auto', 4, { readIdleTimeoutMs: 20, pingTimeoutMs: 10_000 }));
+    assert.equal((await t.request({ method: 'GET', path: '/ok' })).status, 200);
+    await until(() => pings >= 3, 'three PINGs on the idle connection');
+    assert.equal((await t.request({ method: 'GET', path: '/ok' })).status, 200);
+    assert.equal(t.sessionsOpened, 1);
+  });
+
+  it('a server that accepts TCP but never completes TLS fails the request CLUSTER_UNREACHABLE, and is tried again afterwards', async () => {
+    const sockets: Socket[] = [];
+    const silent = track(createTcpServer((s) => sockets.push(s.on('error', () => undefined).resume())));
+    closers.push(() => sockets.forEach((s) => s.destroy()));
+    const t = track(new KubeTransport(kubeConfig(await listen(silent)), 'auto', 4, { requestTimeoutMs: 300 }));
+    const err = await failure(t.request({ method: 'GET', path: '/ok' }));
+    assert.ok(isRelayError(err, 'CLUSTER_UNREACHABLE'), String(err));
+    assert.match(err.message, /GET \/ok got no answer/);
+    await until(() => sockets.length === 1 && sockets[0]!.destroyed, 'the stuck handshake to be given up');
+    await failure(t.request({ method: 'GET', path: '/ok' }));
+    assert.equal(sockets.length, 2, 'a new connection attempt, not the stuck one remembered');
+  });
+
+  it('HTTP/1.1: a request without an answer fails CLUSTER_UNREACHABLE within its timeout', async () => {
+    const server = track(createHttpsServer(tlsOptions, () => undefined));
+    const t = track(new KubeTransport(kubeConfig(await listen(server)), 'http/1.1', 4, { requestTimeoutMs: 300 }));
+    const err = await failure(t.request({ method: 'DELETE', path: '/api/v1/namespaces/x' }));
+    assert.ok(isRelayError(err, 'CLUSTER_UNREACHABLE'), String(err));
+    assert.match(err.message, /^DELETE \/api\/v1\/namespaces\/x got no answer .* 0\.3 s request timeout/);
+  });
+
+  it('429 retries share the request deadline: throttled until it passes, the call fails CLUSTER_UNREACHABLE', async () => {
+    let requests = 0;
+    const server = track(h2Server({ onStream: () => requests++ }));
+    const kc = kubeConfig(await listen(server));
+    setTransportTimeouts(kc, { requestTimeoutMs: 2500 });
+    closers.push(() => transportFor(kc).close());
+    const err = await failure(UntypedObjectApi.forKubeConfig(kc).getPath('/throttled/x'));
+    assert.ok(isRelayError(err, 'CLUSTER_UNREACHABLE'), String(err));
+    assert.match(err.message, /^GET \/throttled\/x was refused with 429 \(too many requests\) \d+ times and waiting to retry would pass the 2\.5 s request timeout/);
+    assert.ok(requests >= 1 && requests <= 4, `retried while time was left (${requests} requests)`);
+    // A client's own bound wins over the transport's.
+    const quick = await failure(UntypedObjectApi.forKubeConfig(kc, { requestTimeoutMs: 200 }).getPath('/hang/y'));
+    assert.match((quick as Error).message, /^GET \/hang\/y got no answer .* 0\.2 s request timeout/);
+  });
+
+  it('wrapTransport puts the caller\'s context in front of a coded transport error, once', () => {
+    const inner = new ClusterUnreachableError('GET /x got no answer');
+    const wrapped = wrapTransport(inner, 'reading source record ns/rr');
+    assert.ok(isRelayError(wrapped, 'CLUSTER_UNREACHABLE'));
+    assert.equal(wrapped.message, 'reading source record ns/rr: GET /x got no answer');
+    assert.equal(wrapTransport(wrapped, 'again'), wrapped);
+  });
+});
