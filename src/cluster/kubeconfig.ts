@@ -1,6 +1,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { RelayError } from '../errors.js';
 import { apiStatusCode, wrapTransport } from './api-errors.js';
+import { requestTimedOut, transportFor } from './api-transport.js';
 import { parseArgoCdClusterSecret, type ArgoCdCluster } from './argocd-secret.js';
 
 /** A target cluster: a KubeConfig whose current context points at it, and its name for policy checks. */
@@ -120,6 +121,39 @@ export function enableKeepAlive(kc: KubeConfig, maxSockets = 32): KubeConfig {
     };
   }
   k.__rrKeepAlive = true;
+  return boundClientRequests(kc);
+}
+
+/** What boundClientRequests needs of client-node's RequestContext. */
+interface RequestContextLike {
+  getUrl(): string;
+  getHttpMethod(): string;
+  getSignal(): AbortSignal | undefined;
+  setSignal(signal: AbortSignal): void;
+}
+
+/**
+ * Bounds every request of client-node's generated APIs (CoreV1Api ...) made from this KubeConfig by
+ * the same request timeout as our own transport (transportFor(kc).timeouts, default 60 s): past it
+ * the request is aborted and fails CLUSTER_UNREACHABLE naming method and path. Without this,
+ * undici waits up to 5 minutes for response headers. client-node's Watch keeps its own inactivity
+ * timeout (it does not use this signal). Idempotent; called by enableKeepAlive.
+ */
+export function boundClientRequests(kc: KubeConfig): KubeConfig {
+  const k = kc as unknown as { applySecurityAuthentication?: (ctx: RequestContextLike) => Promise<void>; __rrBounded?: boolean };
+  if (k.__rrBounded || typeof k.applySecurityAuthentication !== 'function') return kc;
+  const original = k.applySecurityAuthentication.bind(kc);
+  k.applySecurityAuthentication = async (ctx) => {
+    await original(ctx);
+    if (ctx.getSignal()) return; // the caller bounds it already
+    const ms = transportFor(kc).timeouts.requestTimeoutMs;
+    const url = new URL(ctx.getUrl());
+    const timeout = new AbortController();
+    // unref: a finished request's timer must not keep the process alive; aborting a finished request does nothing.
+    setTimeout(() => timeout.abort(requestTimedOut({ method: ctx.getHttpMethod(), path: url.pathname }, url.origin, ms)), ms).unref();
+    ctx.setSignal(timeout.signal);
+  };
+  k.__rrBounded = true;
   return kc;
 }
 

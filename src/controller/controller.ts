@@ -15,7 +15,7 @@ import type { RelayMetrics, LagSample } from '../server/metrics.js';
 import { Reflector, backoffDelay, type ListerWatcher } from './reflector.js';
 import { collectionPath, kubeListerWatcher, type CollectionSpec } from './kube-source.js';
 import { PromotionQueue, compareRevisions, type QueueItem } from './work-queue.js';
-import { LeaderElector, kubeLeaseStore } from './leader-election.js';
+import { LeaderElector, kubeLeaseStore, leaseRequestTimeoutMs } from './leader-election.js';
 import { readStableRevision } from '../plugin/status-source.js';
 import { applicationOf, targetNeeds, workloadRef, type TargetStatus, type WorkloadObject } from './workload.js';
 
@@ -113,7 +113,7 @@ export class Controller {
     this.concurrency = opts.concurrency ?? 8;
     const le = opts.config.leaderElection;
     this.elector = le
-      ? new LeaderElector(kubeLeaseStore(opts.primary, le.namespace, le.leaseName), {
+      ? new LeaderElector(kubeLeaseStore(opts.primary, le.namespace, le.leaseName, leaseRequestTimeoutMs(le.renewDeadlineMs)), {
         identity: this.identity, leaseDurationMs: le.leaseDurationMs, renewDeadlineMs: le.renewDeadlineMs, retryPeriodMs: le.retryPeriodMs,
       })
       : undefined;

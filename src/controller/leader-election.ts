@@ -210,12 +210,21 @@ export function microTime(d: Date): string {
 }
 
 /**
+ * The bound of one Lease request: half the renew deadline, so a round (a read and a write) that
+ * gets no answer ends within it and a leader cut off from the API server steps down in time
+ * (client-go bounds its renewal by the renew deadline the same way). At least 1 s.
+ */
+export function leaseRequestTimeoutMs(renewDeadlineMs: number): number {
+  return Math.max(1000, Math.floor(renewDeadlineMs / 2));
+}
+
+/**
  * The coordination.k8s.io/v1 Lease `namespace/name` in a cluster, as raw JSON: client-node's typed
  * models write MicroTime with millisecond precision, which the API server refuses (400).
  * A replace is a merge patch carrying the resourceVersion read, which the server enforces (409).
  */
-export function kubeLeaseStore(kc: KubeConfig, namespace: string, name: string): LeaseStore {
-  const api = UntypedObjectApi.forKubeConfig(kc);
+export function kubeLeaseStore(kc: KubeConfig, namespace: string, name: string, requestTimeoutMs?: number): LeaseStore {
+  const api = UntypedObjectApi.forKubeConfig(kc, requestTimeoutMs === undefined ? {} : { requestTimeoutMs });
   const path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases/${encodeURIComponent(name)}`;
   const spec = (r: LeaseRecord) => ({
     holderIdentity: r.holderIdentity,

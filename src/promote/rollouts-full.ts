@@ -1,5 +1,5 @@
 import type { UntypedObjectApi } from '../cluster/untyped-object-api.js';
-import { apiMessage, wrapTransport } from '../cluster/api-errors.js';
+import { wrapTransport } from '../cluster/api-errors.js';
 import type { KubeObject } from '../bundle/types.js';
 import { apiPrefix } from '../export/discovery.js';
 
@@ -42,7 +42,7 @@ export async function promoteRolloutsFull(api: UntypedObjectApi, objects: readon
         try {
           await api.patchRaw(`${path}/status`, 'application/merge-patch+json', { status: { promoteFull: true } });
         } catch (err) {
-          throw wrapTransport(err, `promoting Rollout ${ns}/${o.metadata.name} in full: ${apiMessage(err)}`);
+          throw wrapTransport(err, `promoting Rollout ${ns}/${o.metadata.name} in full`);
         }
         return o.metadata.name;
       }

@@ -90,6 +90,32 @@ export async function restartComponent(opts: RestartOptions): Promise<ManagedPro
   return startComponent(opts.dir, stopped);
 }
 
+/**
+ * Freezes one running component with SIGSTOP and returns `thaw` (SIGCONT; safe to call more than
+ * once). A frozen API server keeps its sockets and the kernel still accepts connections, but nothing
+ * is answered: the worst case for a client, which tests of request timeouts and connection health
+ * need. Also thawed when this process exits, so a failing test does not leave the sandbox frozen.
+ */
+export function freezeComponent(opts: Pick<RestartOptions, 'dir' | 'context' | 'component'>): () => void {
+  const { proc } = locate(opts);
+  if (!proc || !isRunning(proc)) throw new RelayError('SANDBOX_FAILED', `${opts.context}/${opts.component} is not running in the sandbox ${opts.dir}`);
+  const pid = proc.pid;
+  let frozen = true;
+  const thaw = (): void => {
+    if (!frozen) return;
+    frozen = false;
+    process.off('exit', thaw);
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', thaw);
+  process.kill(pid, 'SIGSTOP');
+  return thaw;
+}
+
 function saveState(state: SandboxState): void {
   const path = join(state.dir, 'state.json');
   writeFileSync(path + '.tmp', JSON.stringify(state, null, 2), { mode: 0o600 });

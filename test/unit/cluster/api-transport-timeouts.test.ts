@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { constants, createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubeTransport, setTransportTimeouts, transportFor, type ApiResponse } from '../../../src/cluster/api-transport.js';
 import { ClusterUnreachableError, wrapTransport } from '../../../src/cluster/api-errors.js';
 import { UntypedObjectApi } from '../../../src/cluster/untyped-object-api.js';
+import { enableKeepAlive } from '../../../src/cluster/kubeconfig.js';
 import { isRelayError } from '../../../src/errors.js';
 import { createClusterPki } from '../../../src/sandbox/pki.js';
 import { renderKubeconfig } from '../../../src/sandbox/kubeconfig.js';
@@ -207,6 +208,21 @@ describe('cluster: API transport timeouts and HTTP/2 health (client-go ReadIdleT
     // A client's own bound wins over the transport's.
     const quick = await failure(UntypedObjectApi.forKubeConfig(kc, { requestTimeoutMs: 200 }).getPath('/hang/y'));
     assert.match((quick as Error).message, /^GET \/hang\/y got no answer .* 0\.2 s request timeout/);
+  });
+
+  it('client-node generated APIs (CoreV1Api) on a kubeconfig we loaded are bounded by the same request timeout', async () => {
+    const server = track(createHttpsServer(tlsOptions, (req, res) => {
+      if (req.url?.includes('/hang')) return;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ok', namespace: 'ns' } }));
+    }));
+    const kc = enableKeepAlive(kubeConfig(await listen(server)));
+    setTransportTimeouts(kc, { requestTimeoutMs: 300 });
+    const core = kc.makeApiClient(CoreV1Api);
+    const err = await failure(core.readNamespacedSecret({ name: 'hang', namespace: 'ns' }));
+    assert.ok(isRelayError(err, 'CLUSTER_UNREACHABLE'), String(err));
+    assert.match(err.message, /^GET \/api\/v1\/namespaces\/ns\/secrets\/hang got no answer from https:\/\/127\.0\.0\.1:\d+ within the 0\.3 s request timeout/);
+    assert.equal((await core.readNamespacedSecret({ name: 'ok', namespace: 'ns' })).metadata?.name, 'ok');
   });
 
   it('wrapTransport puts the caller\'s context in front of a coded transport error, once', () => {

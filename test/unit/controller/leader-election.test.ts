@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { LeaderElector, microTime, type LeaseRecord, type LeaseStore, type StoredLease } from '../../../src/controller/leader-election.js';
+import { LeaderElector, leaseRequestTimeoutMs, microTime, type LeaseRecord, type LeaseStore, type StoredLease } from '../../../src/controller/leader-election.js';
 
 /** One Lease with resourceVersion compare-and-swap, like the API server's. */
 class MemoryLease implements LeaseStore {
@@ -102,5 +102,10 @@ describe('controller/leader-election', () => {
 
   it('writes MicroTime with the six fractional digits the API server requires', () => {
     assert.equal(microTime(new Date('2026-11-28T19:11:45.669Z')), '2026-11-28T19:11:45.669000Z');
+  });
+
+  it('bounds each Lease request by half the renew deadline (a read and a write end within it), at least 1 s', () => {
+    assert.equal(leaseRequestTimeoutMs(10_000), 5000);
+    assert.equal(leaseRequestTimeoutMs(1500), 1000);
   });
 });
