@@ -66,7 +66,7 @@ function pathOf(req: Pick<ApiRequest, 'path'>): string {
   return q < 0 ? req.path : req.path.slice(0, q);
 }
 
-/** The coded error of a request that got no answer in time. Exported for the 429 retry loop, which shares the deadline. */
+/** The coded error of a request that got no answer in time (also used for client-node's generated APIs: kubeconfig.ts). */
 export function requestTimedOut(req: Pick<ApiRequest, 'method' | 'path'>, server: string, timeoutMs: number, detail = 'got no answer'): ClusterUnreachableError {
   return new ClusterUnreachableError(`${req.method} ${pathOf(req)} ${detail} from ${server} within the ${seconds(timeoutMs)} request timeout and was cancelled; the API server may be down, frozen, overloaded or unreachable: check it (the next request retries, over a new connection if this one is dead)`);
 }
@@ -466,7 +466,7 @@ export class KubeTransport {
   async stream(req: ApiRequest, onChunk: (chunk: Buffer) => void): Promise<ApiStream> {
     const timeout = AbortSignal.timeout(this.timeouts.requestTimeoutMs);
     const { transport, headers } = await untilAborted(this.current(), timeout).catch((err: unknown) => {
-      throw timeout.aborted ? requestTimedOut(req, this.server, this.timeouts.requestTimeoutMs, 'could not connect') : err;
+      throw timeout.aborted ? requestTimedOut(req, this.server, this.timeouts.requestTimeoutMs, 'got no connection') : err;
     });
     for (const observe of observers) observe(req);
     return transport.stream(req, onChunk, headers);
