@@ -145,31 +145,40 @@ export class CordonCut implements Cut {
       else this.deps.log(`node ${node.metadata.name} in primary was already unschedulable: left as it is`);
     }
     if (cordoned.length) this.deps.log(`cordoned ${cordoned.length} node(s) in primary matching ${this.nodeSelector}: ${cordoned.join(', ')}`);
-    const doomed: PodRef[] = [];
-    for (const w of this.deps.workloads) doomed.push(...(await workloadPods(this.api, w)).filter((p) => names.has(p.nodeName)));
-    for (const pod of doomed) {
-      try {
-        await this.api.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, namespace: pod.namespace } });
-      } catch (err) {
-        if (apiStatusCode(err) !== 404) throw wrapTransport(err, `deleting pod ${pod.namespace}/${pod.name} on node ${pod.nodeName}`);
-      }
-    }
-    this.deps.log(`deleted ${doomed.length} pod(s) of the applications on the matching nodes${doomed.length ? `: ${doomed.map((p) => `${p.namespace}/${p.name} (${p.nodeName})`).join(', ')}` : ''}`);
-    await this.untilGone(doomed);
+    await this.clearPods(names);
   }
 
-  private async untilGone(pods: PodRef[]): Promise<void> {
+  private async podsOn(nodes: ReadonlySet<string>): Promise<PodRef[]> {
+    const out: PodRef[] = [];
+    for (const w of this.deps.workloads) out.push(...(await workloadPods(this.api, w)).filter((p) => nodes.has(p.nodeName)));
+    return out;
+  }
+
+  /**
+   * Deletes the applications' pods on `nodes` until none is left there. Checked again after the
+   * deletions: a replacement the scheduler placed before it saw the cordon is deleted too.
+   */
+  private async clearPods(nodes: ReadonlySet<string>): Promise<void> {
     const deadline = Date.now() + POD_GONE_TIMEOUT_MS;
-    const uids = new Set(pods.map((p) => p.uid));
+    const deleted = new Map<string, PodRef>();
     for (;;) {
-      const left: PodRef[] = [];
-      for (const w of this.deps.workloads) left.push(...(await workloadPods(this.api, w)).filter((p) => uids.has(p.uid)));
-      if (left.length === 0) return;
+      const left = await this.podsOn(nodes);
+      if (left.length === 0) break;
+      for (const pod of left.filter((p) => !deleted.has(p.uid))) {
+        try {
+          await this.api.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, namespace: pod.namespace } });
+        } catch (err) {
+          if (apiStatusCode(err) !== 404) throw wrapTransport(err, `deleting pod ${pod.namespace}/${pod.name} on node ${pod.nodeName}`);
+        }
+        deleted.set(pod.uid, pod);
+      }
       if (Date.now() >= deadline) {
-        throw new RelayError('CUT_FAILED', `pods still not gone ${POD_GONE_TIMEOUT_MS / 1000} s after their deletion: ${left.map((p) => `${p.namespace}/${p.name} (${p.nodeName})`).join(', ')}; check the nodes' kubelets and the pods' finalizers`);
+        throw new RelayError('CUT_FAILED', `pods still on the cordoned nodes ${POD_GONE_TIMEOUT_MS / 1000} s after their deletion: ${left.map((p) => `${p.namespace}/${p.name} (${p.nodeName})`).join(', ')}; check the nodes' kubelets and the pods' finalizers`);
       }
       await sleep(POLL_MS);
     }
+    const pods = [...deleted.values()];
+    this.deps.log(`deleted ${pods.length} pod(s) of the applications on the matching nodes, all gone${pods.length ? `: ${pods.map((p) => `${p.namespace}/${p.name} (${p.nodeName})`).join(', ')}` : ''}`);
   }
 
   /** Uncordons exactly the nodes this cut marked, then waits until the workloads are complete again. */

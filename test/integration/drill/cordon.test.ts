@@ -8,7 +8,7 @@ import { CORDON_ANNOTATION, REPLICAS_ANNOTATION } from '../../../src/drill/cut-m
 import { workloadPods } from '../../../src/drill/primary-workloads.js';
 import { RelayError } from '../../../src/errors.js';
 import { kubeConfig } from '../support/sandbox.js';
-import { objects, readLive } from '../promote/support.js';
+import { closedPort, objects, readLive } from '../promote/support.js';
 import { DrillSetup, runDrill } from './support.js';
 
 interface Node {
@@ -39,6 +39,8 @@ describe('drill: cordon cut, and Kubernetes cuts recovered after SIGKILL', funct
   const ref = () => ({ kind: 'Rollout' as const, namespace: drill.ns, name: 'web' });
   const rollout = () => readLive<Rollout>('primary', 'argoproj.io/v1alpha1', 'Rollout', drill.ns, 'web');
   const complete = async () => (await drill.setup.promoter().readWorkload(ref())).complete;
+  /** A config whose post-hook waits (90 s) on a closed port: a drill with it stays in verify-dr after the cut, until it is killed. */
+  const heldConfig = async (name: string) => drill.setup.config(name, { hooks: [{ name: 'errors', type: 'prometheus', url: `http://127.0.0.1:${await closedPort()}`, query: 'vector(0)', pass: '< 1', timeout: '90s' }] });
 
   afterEach(async () => {
     // Whatever a test left, primary's nodes are schedulable and unmarked again for the next tests.
@@ -63,6 +65,7 @@ describe('drill: cordon cut, and Kubernetes cuts recovered after SIGKILL', funct
       assert.equal(during.find((n) => n.metadata.name === 'primary-node-1')!.metadata.annotations?.[CORDON_ANNOTATION], undefined);
       assert.ok(log.some((l) => l === 'node primary-node-1 in primary was already unschedulable: left as it is'), log.join('\n'));
       assert.ok(log.some((l) => l === 'cordoned 2 node(s) in primary matching type=kwok: primary-node-0, primary-node-2'), log.join('\n'));
+      assert.ok(log.some((l) => /^deleted \d+ pod\(s\) of the applications on the matching nodes, all gone: /.test(l) && before.every((p) => l.includes(`/${p.name} (`))), log.join('\n'));
       // Every pod the app had is gone; the replacements have nowhere to run: primary serves nothing of it.
       const pods = await workloadPods(objects('primary'), ref());
       const old = new Set(before.map((p) => p.uid));
@@ -114,7 +117,7 @@ describe('drill: cordon cut, and Kubernetes cuts recovered after SIGKILL', funct
   });
 
   it('a drill killed with SIGKILL mid-cordon leaves its nodes marked; the next drill uncordons them first and passes', async () => {
-    const scenario = drill.setup.scenario('killed-cordon', { applications: [`${drill.ns}/web`], cut: { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone=shanghai-c' } });
+    const scenario = drill.setup.scenario('killed-cordon', { applications: [`${drill.ns}/web`], cut: { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone=shanghai-c' } }, await heldConfig('relay-held-cordon.yaml'));
     let killed = false;
     const r = await runDrill(scenario, reports('killed-cordon'), {
       onStderr: (text, child) => {
@@ -142,7 +145,7 @@ describe('drill: cordon cut, and Kubernetes cuts recovered after SIGKILL', funct
   it('a drill killed with SIGKILL after scale-to-zero leaves the replicas on the Rollout; the next drill restores exactly them first and passes', async () => {
     const before = await rollout();
     let killed = false;
-    const r = await runDrill(drill.setup.scenario('killed-scale', { applications: [`${drill.ns}/web`], cut: { type: 'scale-to-zero' } }), reports('killed-scale'), {
+    const r = await runDrill(drill.setup.scenario('killed-scale', { applications: [`${drill.ns}/web`], cut: { type: 'scale-to-zero' } }, await heldConfig('relay-held-scale.yaml')), reports('killed-scale'), {
       onStderr: (text, child) => {
         if (killed || !/scaled Rollout .*\/web in primary from 2 to 0 replicas/.test(text)) return;
         killed = true;
