@@ -60,9 +60,12 @@ export class SessionHealth {
   private ping(why: string): void {
     if (this.stopped || this.pingTimer || this.session.destroyed) return;
     this.pingTimer = setTimeout(() => {
-      if (this.stopped) return;
-      this.stop();
-      this.onDead(`no answer to an HTTP/2 PING within ${seconds(this.opts.pingTimeoutMs)} (sent because ${why})`);
+      // Timers run before I/O: after the event loop was busy, an answer may be waiting unread. Read it first.
+      setImmediate(() => {
+        if (this.stopped || !this.pingTimer) return;
+        this.stop();
+        this.onDead(`no answer to an HTTP/2 PING within ${seconds(this.opts.pingTimeoutMs)} (sent because ${why})`);
+      });
     }, this.opts.pingTimeoutMs).unref();
     try {
       // Queued by node until the session is connected; a connection that never completes fails the same way.
