@@ -43,6 +43,7 @@ export const ERROR_CODES = [
   'PAUSED',
   'NOT_PAUSED',
   'DEADLINE_EXCEEDED',
+  'PROMOTION_INTERRUPTED',
   // GitHub (design §7): source archives and promotion reports
   'GITHUB_UNAUTHORIZED',
   'GITHUB_NOT_FOUND',

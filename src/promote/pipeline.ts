@@ -42,7 +42,7 @@ export interface PromoteOptions {
   deadline?: number;
   /** Apply this already signed bundle (`<file>.sig.json` beside it) to every target instead of exporting. */
   bundlePath?: string;
-  /** Aborts waiting (targets still running finish their current request). */
+  /** Aborts waiting: `promote` then throws PROMOTION_INTERRUPTED and records no outcome for targets still running (their current requests finish). */
   signal?: AbortSignal;
   /** Only these targets (by `targets[].name`); default: every target of the config. Unknown names are USAGE. */
   targets?: string[];
@@ -85,6 +85,9 @@ function codeOf(err: unknown): RelayErrorCode {
 function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).slice(0, 4000);
 }
+
+/** A target's wait ended by the abort signal, not by an outcome. */
+const INTERRUPTED = Symbol('interrupted');
 
 /**
  * The promotion pipeline shared by the controller and the one-shot `promote` (design §1, §6, §9),
@@ -295,6 +298,7 @@ export class Promoter {
     return Math.max(0, ...(await Promise.all(bounded)));
   }
 
+  /** Throws PROMOTION_INTERRUPTED when `ctx.signal` aborts first (nothing is recorded then). */
   private async promoteTarget(t: TargetConfig, ctx: TargetContext): Promise<TargetOutcome> {
     const started = this.clock();
     const phases: Record<string, number> = {};
@@ -303,14 +307,22 @@ export class Promoter {
     const overdue = new Promise<TargetRun>((resolve) => {
       timer = setTimeout(() => resolve({ state: 'failed', code: 'DEADLINE_EXCEEDED', message: `not completed within the promotion deadline (${Math.round(this.config.timeouts.promotionMs / 1000)}s)` }), Math.max(0, ctx.deadline - this.clock()));
     });
-    const aborted = new Promise<TargetRun>((resolve) => {
-      ctx.signal?.addEventListener('abort', () => resolve({ state: 'failed', code: 'DEADLINE_EXCEEDED', message: 'promotion aborted' }), { once: true });
+    const aborted = new Promise<typeof INTERRUPTED>((resolve) => {
+      if (ctx.signal?.aborted) resolve(INTERRUPTED);
+      ctx.signal?.addEventListener('abort', () => resolve(INTERRUPTED), { once: true });
     });
-    let run: TargetRun;
+    let run: TargetRun | typeof INTERRUPTED;
     try {
       run = await Promise.race([work.catch((err): TargetRun => ({ state: 'failed', code: codeOf(err), message: messageOf(err) })), overdue, aborted]);
     } finally {
       clearTimeout(timer);
+    }
+    if (run === INTERRUPTED) {
+      // Leadership lost or shutting down: DR's apply may still finish or stop halfway, so no outcome is
+      // known. Recording `failed` (or telling observers such as GitHub) would be wrong; DR's status says
+      // where it stopped, and the next leader resumes from there.
+      this.log.warn({ application: ctx.application, target: t.name, seconds: (this.clock() - started) / 1000 }, 'target interrupted; no outcome recorded, the next leader resumes it from DR status');
+      throw new RelayError('PROMOTION_INTERRUPTED', `promotion of ${ctx.application} to ${t.name} interrupted (leadership lost or shutting down); the next leader resumes it from DR's status`);
     }
     const outcome: TargetOutcome = {
       target: t.name, state: run.state, ...(run.code ? { code: run.code } : {}), message: run.message,

@@ -4,6 +4,7 @@ import { freshNamespace, kubeConfig, sandbox, setSandbox } from '../support/sand
 import { applyPrimary, cleanupDrNamespace, deleteDrNamespaces, drStatus, objects, readLive, rolloutApp, waitComplete } from '../promote/support.js';
 import { restartComponent } from '../../../src/sandbox/restart.js';
 import { readState } from '../../../src/sandbox/index.js';
+import { SourceRecord } from '../../../src/promote/source-record.js';
 import { ControllerProcess, ControllerSetup, InProcessController, StatusHistory, drCompleted, drVersions, holdDrScheduling, post, selected, until } from './support.js';
 
 describe('controller: high availability and resilience on the real sandbox', function () {
@@ -74,6 +75,52 @@ describe('controller: high availability and resilience on the real sandbox', fun
       assert.equal(released.spec?.holderIdentity ?? '', '', 'Lease released on SIGTERM');
     } finally {
       for (const p of procs) p.kill('SIGKILL');
+    }
+  });
+
+  it('graceful shutdown mid-promotion → the promotion is interrupted: no outcome recorded in primary, DR\'s status left for the next leader', async () => {
+    const ns = await freshNamespace('rr-shutdown', ['primary']);
+    cleanupDrNamespace(ns);
+    const setup = new ControllerSetup({ namespaces: [ns] });
+    const application = `${ns}/cart`;
+    const ctl = await InProcessController.start(setup);
+    let release: (() => Promise<void>) | undefined;
+    try {
+      await applyPrimary(selected(rolloutApp(ns, 'cart', 'registry.example/cart:1')));
+      const h1 = await waitComplete('Rollout', ns, 'cart', 'registry.example/cart:1');
+      await until('revision 1 in DR', () => drCompleted(application, h1), 90_000);
+      // The outcome reaches primary's record just after DR's status says completed.
+      const record = new SourceRecord(kubeConfig('primary'), application);
+      const before = await until('revision 1 recorded in primary', async () => {
+        const targets = (await record.read())?.record.targets ?? {};
+        return Object.values(targets).some((t) => t.state === 'completed') && targets;
+      });
+
+      // Revision 2 cannot become healthy in DR while scheduling is held: the stop lands mid-promotion.
+      const history = new StatusHistory(ns, 'cart');
+      release = await holdDrScheduling();
+      await applyPrimary(selected(rolloutApp(ns, 'cart', 'registry.example/cart:2')));
+      const h2 = await waitComplete('Rollout', ns, 'cart', 'registry.example/cart:2');
+      await until('DR applying revision 2', () => history.records.some((r) => r.state === 'applying' && r.sequence > 1), 60_000, 20);
+      await ctl.stop(); // 2 s grace, then the running promotion is aborted
+      await history.stop();
+
+      assert.ok(ctl.logged('target interrupted; no outcome recorded, the next leader resumes it from DR status', (l) => l.application === application).length > 0, 'the target was interrupted');
+      assert.ok(ctl.logged('promotion interrupted (leadership lost or shutting down); the next leader resumes it from DR status').length > 0, 'the controller saw an interruption');
+      assert.equal(ctl.logged('target finished', (l) => l.application === application && l.state === 'failed').length, 0, 'no failed outcome');
+      // Primary's record still holds the last real outcome (revision 1), not a made-up failure of revision 2.
+      const after = (await record.read())!.record.targets;
+      assert.deepEqual(after, before);
+      assert.notEqual((await drStatus(application))!.state, 'failed');
+
+      // The abandoned apply in this process finishes once DR can schedule again (a stopped process would
+      // leave `applying`, which the next leader resumes); wait for it so nothing runs on after the test.
+      await release();
+      release = undefined;
+      await until('revision 2 in DR', () => drCompleted(application, h2), 120_000);
+    } finally {
+      await release?.();
+      await ctl.stop();
     }
   });
 
