@@ -54,7 +54,9 @@ function parseState(state: unknown): GuardState['answers'] {
     if (!isRecord(a) || typeof a.key !== 'string' || typeof a.at !== 'number' || !Array.isArray(a.parameters)) throw bad(`answers[${i}] needs key, at and parameters`);
     const parameters = a.parameters.map((p) => {
       if (!isRecord(p) || PARAMETER_STRINGS.some((k) => typeof p[k] !== 'string') || typeof p.sequence !== 'number' || typeof p.inSync !== 'boolean') throw bad(`answers[${i}] has a malformed parameter`);
-      return { ...(p as unknown as PluginParameter), cacheAgeSeconds: 0 };
+      // keyIds came later: a state written before it has none (published as unknown, an empty string).
+      if (p.keyIds !== undefined && typeof p.keyIds !== 'string') throw bad(`answers[${i}] has a malformed parameter`);
+      return { ...(p as unknown as PluginParameter), keyIds: (p.keyIds as string | undefined) ?? '', cacheAgeSeconds: 0 };
     });
     const pending = a.pendingDrop;
     if (pending !== undefined && !(isRecord(pending) && typeof pending.remaining === 'string' && typeof pending.reads === 'number')) throw bad(`answers[${i}].pendingDrop is malformed`);

@@ -62,6 +62,8 @@ export interface CompletedOnTarget {
   commit: string;
   bundleDigest: string;
   sequence: number;
+  /** Ids of the keys whose signatures DR verified for that bundle; empty when the record predates them. */
+  keyIds: string[];
 }
 
 /** One DR target's status for one application, as read from its status ConfigMap. */
@@ -96,6 +98,8 @@ export interface PluginParameter {
   commit: string;
   bundleDigest: string;
   sequence: number;
+  /** The key ids that verified that bundle in DR, comma-separated (a string, so any template can use it); empty when unknown. */
+  keyIds: string;
   /** The target's current state: `failed` here means the newest promotion did not complete. */
   hotUpdateStatus: HotUpdateState;
   inSync: boolean;
@@ -139,6 +143,7 @@ export function buildParameters(statuses: TargetStatus[], stableOf: (namespace: 
         commit: done.commit,
         bundleDigest: done.bundleDigest,
         sequence: done.sequence,
+        keyIds: done.keyIds.join(','),
         hotUpdateStatus: s.hotUpdateStatus,
         inSync: isInSync(s, stableOf(s.namespace, s.name)),
         cacheAgeSeconds: 0,

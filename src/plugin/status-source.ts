@@ -47,14 +47,14 @@ function completedFrom(data: Record<string, string>): { status: TargetStatus['ho
   if (record.state === 'completed' && record.bundleDigest) {
     return {
       status: record.state,
-      completed: { revision: record.revision, podTemplateHash: record.podTemplateHash, commit: record.commit, bundleDigest: record.bundleDigest, sequence: record.sequence },
+      completed: { revision: record.revision, podTemplateHash: record.podTemplateHash, commit: record.commit, bundleDigest: record.bundleDigest, sequence: record.sequence, keyIds: record.keyIds },
     };
   }
   const last = record.lastCompleted;
   if (!last) return { status: record.state };
   return {
     status: record.state,
-    completed: { revision: last.revision, podTemplateHash: last.podTemplateHash ?? '', commit: last.commit ?? '', bundleDigest: last.bundleDigest, sequence: last.sequence },
+    completed: { revision: last.revision, podTemplateHash: last.podTemplateHash ?? '', commit: last.commit ?? '', bundleDigest: last.bundleDigest, sequence: last.sequence, keyIds: last.keyIds ?? [] },
   };
 }
 

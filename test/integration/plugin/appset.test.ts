@@ -18,6 +18,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * (the DR sandbox cluster) and `guangzhou`, played by the primary sandbox cluster (the plugin only
  * reads status ConfigMaps there), so a target can disappear while another stays.
  */
+/** Key ids as DR's status records them (SHA-256 of a public key's SPKI, hex). */
+const KEY_A = 'a'.repeat(64);
+const KEY_B = 'b'.repeat(64);
+
 describe('plugin: the real ApplicationSet controller generates DR Applications from rollout-relay', function () {
   this.timeout(15 * 60_000);
   let restoreCrds: (() => Promise<void>) | undefined;
@@ -34,8 +38,8 @@ describe('plugin: the real ApplicationSet controller generates DR Applications f
 
   const serverOf = (kc: KubeConfig) => kc.getCurrentCluster()!.server;
 
-  async function writeStatus(kc: KubeConfig, app: string, fields: { revision: string; commit: string; sequence: number }): Promise<void> {
-    const data = statusToData({ ...emptyStatus(), state: 'completed', revision: fields.revision, bundleDigest: `sha256:${'ab'.repeat(32)}`, sequence: fields.sequence, sourceCluster: 'shanghai', finishedAt: new Date().toISOString() });
+  async function writeStatus(kc: KubeConfig, app: string, fields: { revision: string; commit: string; sequence: number; keyIds?: string[] }): Promise<void> {
+    const data = statusToData({ ...emptyStatus(), state: 'completed', revision: fields.revision, bundleDigest: `sha256:${'ab'.repeat(32)}`, sequence: fields.sequence, sourceCluster: 'shanghai', finishedAt: new Date().toISOString(), keyIds: fields.keyIds ?? [] });
     await serverSideApply(kc, [{
       apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: statusConfigMapName(app), namespace: ns, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
       data: { ...data, commit: fields.commit },
@@ -111,7 +115,7 @@ describe('plugin: the real ApplicationSet controller generates DR Applications f
     });
     restoreCrds = await useRealArgoCdCrds(primary);
     await installArgoCdSettings(primary, { pluginUrl: server.url, token: TOKEN, clusters: targets.map((t) => ({ name: t.name, server: t.server })) });
-    await writeStatus(dr, 'checkout', { revision: '3', commit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', sequence: 3 });
+    await writeStatus(dr, 'checkout', { revision: '3', commit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', sequence: 3, keyIds: [KEY_A, KEY_B] });
     await writeStatus(primary, 'checkout', { revision: '2', commit: '0f1e2d3c4b5a69788796a5b4c3d2e1f001234567', sequence: 2 });
     controller = await startAppsetController((line) => process.stderr.write(`${line}\n`));
     await serverSideApply(primary, [{
@@ -122,7 +126,7 @@ describe('plugin: the real ApplicationSet controller generates DR Applications f
         generators: [{ plugin: { configMapRef: { name: 'rollout-relay-plugin' }, input: { parameters: { namespace: ns } }, requeueAfterSeconds: 2 } }],
         syncPolicy: { preserveResourcesOnDeletion: true },
         template: {
-          metadata: { name: '{{.application}}-{{.cluster}}', annotations: { 'rollout-relay.io/bundle-digest': '{{.bundleDigest}}' } },
+          metadata: { name: '{{.application}}-{{.cluster}}', annotations: { 'rollout-relay.io/bundle-digest': '{{.bundleDigest}}', 'rollout-relay.io/key-ids': '{{.keyIds}}' } },
           spec: {
             project: 'default',
             source: { repoURL: 'https://git.example.com/shop/checkout.git', path: 'deploy', targetRevision: '{{.commit}}' },
@@ -147,6 +151,10 @@ describe('plugin: the real ApplicationSet controller generates DR Applications f
     assert.deepEqual(current.get('checkout-shenzhen'), { targetRevision: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', server: serverOf(kubeConfig('dr')) });
     assert.deepEqual(current.get('checkout-guangzhou'), { targetRevision: '0f1e2d3c4b5a69788796a5b4c3d2e1f001234567', server: serverOf(primary) });
     assert.ok(answers.every((a) => a.status === 200));
+    // The keys DR verified reach the Applications too (empty where the status records none).
+    const annotations = new Map((await apps.list('argoproj.io/v1alpha1', 'Application', ARGOCD_NAMESPACE)).items.map((a) => [a.metadata!.name!, a.metadata!.annotations ?? {}]));
+    assert.equal(annotations.get('checkout-shenzhen')!['rollout-relay.io/key-ids'], `${KEY_A},${KEY_B}`);
+    assert.equal(annotations.get('checkout-guangzhou')!['rollout-relay.io/key-ids'], '');
   });
 
   it('a wrong token gets 403 and deletes nothing, over several reconciles', async () => {

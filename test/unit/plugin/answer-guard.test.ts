@@ -7,7 +7,7 @@ import type { PluginParameter } from '../../../src/plugin/params.js';
 function entry(cluster: string): PluginParameter {
   return {
     cluster, server: `https://${cluster}:6443`, namespace: 'shop', application: 'checkout', revision: '1', commit: 'c1',
-    bundleDigest: 'sha256:aa', sequence: 1, hotUpdateStatus: 'completed', inSync: true, cacheAgeSeconds: 0,
+    bundleDigest: 'sha256:aa', sequence: 1, keyIds: 'k1', hotUpdateStatus: 'completed', inSync: true, cacheAgeSeconds: 0,
   };
 }
 const clusters = (...names: string[]) => names.map(entry);
@@ -96,6 +96,16 @@ describe('plugin: answer guard (cache, TTL, drop budget)', () => {
     assert.equal(second.decide('k', { ok: false, error: new Error('DR down') }).cacheAgeSeconds, 30, 'the cached answer, with its age');
     assert.throws(() => second.decide('k', { ok: true, parameters: clusters('a') }), (e) => isRelayError(e, 'DROP_BUDGET_EXCEEDED') && e.message.includes('(2 so far)'));
     assert.equal(second.decide('k', { ok: true, parameters: clusters('a') }).parameters.length, 1, 'the third agreeing read passes');
+  });
+
+  it('importState reads a state written before keyIds was published (keyIds unknown: an empty string)', () => {
+    const g = guard();
+    const { keyIds: _, ...old } = entry('a');
+    g.importState({ version: 1, answers: [{ key: 'k', at: now, parameters: [old] }] });
+    const cached = g.decide('k', { ok: false, error: new Error('DR down') });
+    assert.equal(cached.parameters[0]!.keyIds, '');
+    assert.equal(cached.parameters[0]!.commit, 'c1');
+    assert.throws(() => guard().importState({ version: 1, answers: [{ key: 'k', at: now, parameters: [{ ...old, keyIds: ['k1'] }] }] }), (e) => isRelayError(e, 'MALFORMED'));
   });
 
   it('importState refuses what it did not write (MALFORMED) and keeps its memory', () => {

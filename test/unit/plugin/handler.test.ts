@@ -9,7 +9,7 @@ import { startPluginServer, type RunningPluginServer } from '../../../src/plugin
 const TOKEN = 'plugin-token-0123456789';
 const ENTRY: PluginParameter = {
   cluster: 'shenzhen', server: 'https://dr:6443', namespace: 'shop', application: 'checkout', revision: '2', commit: 'c0ffee',
-  bundleDigest: 'sha256:aa', sequence: 2, hotUpdateStatus: 'completed', inSync: true, cacheAgeSeconds: 0,
+  bundleDigest: 'sha256:aa', sequence: 2, keyIds: '', hotUpdateStatus: 'completed', inSync: true, cacheAgeSeconds: 0,
 };
 const BODY = { applicationSetName: 'checkout-dr', input: { parameters: { namespace: 'shop', application: 'checkout' } } };
 

@@ -5,7 +5,7 @@ import { buildParameters, isInSync, pluginRequestFromJSON, type TargetStatus } f
 function status(over: Partial<TargetStatus> = {}): TargetStatus {
   return {
     target: 'shenzhen', server: 'https://dr:6443', namespace: 'shop', name: 'checkout', hotUpdateStatus: 'completed',
-    completed: { revision: '3', podTemplateHash: 'abc', commit: 'c0ffee', bundleDigest: 'sha256:aa', sequence: 7 },
+    completed: { revision: '3', podTemplateHash: 'abc', commit: 'c0ffee', bundleDigest: 'sha256:aa', sequence: 7, keyIds: ['1f2e', '3d4c'] },
     ...over,
   };
 }
@@ -26,11 +26,11 @@ describe('plugin: request parsing and parameters', () => {
     }
   });
 
-  it('publishes the completed bundle\'s commit, digest, revision and sequence per target', () => {
+  it('publishes the completed bundle\'s commit, digest, revision, sequence and verifying key ids per target', () => {
     const [p] = buildParameters([status()], () => ({ revision: '3', podTemplateHash: 'abc' }));
     assert.deepEqual(p, {
       cluster: 'shenzhen', server: 'https://dr:6443', namespace: 'shop', application: 'checkout', revision: '3', commit: 'c0ffee',
-      bundleDigest: 'sha256:aa', sequence: 7, hotUpdateStatus: 'completed', inSync: true, cacheAgeSeconds: 0,
+      bundleDigest: 'sha256:aa', sequence: 7, keyIds: '1f2e,3d4c', hotUpdateStatus: 'completed', inSync: true, cacheAgeSeconds: 0,
     });
   });
 
