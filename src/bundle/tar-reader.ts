@@ -88,13 +88,13 @@ function octal(block: Buffer, start: number, length: number, what: string, entry
 
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
 
-/** True when `length` bytes of `buf` from `start` are all zero (native compare: this runs for every padding and end block). */
-function allZero(buf: Buffer, start: number, length: number): boolean {
-  for (let done = 0; done < length; done += BLOCK) {
-    const n = Math.min(BLOCK, length - done);
-    if (ZERO_BLOCK.compare(buf, start + done, start + done + n, 0, n) !== 0) return false;
+/** Offset of the first non-zero byte of `buf` in [start, end), or -1 (native compares: this runs for every padding and end block). */
+function firstNonZero(buf: Buffer, start: number, end: number): number {
+  for (let at = start; at < end; at += BLOCK) {
+    const stop = Math.min(at + BLOCK, end);
+    if (ZERO_BLOCK.compare(buf, at, stop, 0, stop - at) !== 0) return at + buf.subarray(at, stop).findIndex((b) => b !== 0);
   }
-  return true;
+  return -1;
 }
 
 function headerChecksum(block: Buffer): number {
@@ -240,17 +240,13 @@ export class BundleTarParser {
         if (this.entry.remaining === 0) this.finishEntry();
       } else if (this.padding > 0) {
         const n = Math.min(this.padding, chunk.length - pos);
-        if (!allZero(chunk, pos, n)) {
-          const i = chunk.subarray(pos, pos + n).findIndex((b) => b !== 0);
-          throw new RelayError('MALFORMED', `non-zero padding at byte ${this.offset + pos + i}; the bundle is damaged`);
-        }
+        const bad = firstNonZero(chunk, pos, pos + n);
+        if (bad >= 0) throw new RelayError('MALFORMED', `non-zero padding at byte ${this.offset + bad}; the bundle is damaged`);
         this.padding -= n;
         pos += n;
       } else if (this.zeroBlocks >= 2) {
-        if (!allZero(chunk, pos, chunk.length - pos)) {
-          const i = chunk.subarray(pos).findIndex((b) => b !== 0);
-          throw new RelayError('MALFORMED', `data after the end-of-archive marker at byte ${this.offset + pos + i}; refused`);
-        }
+        const bad = firstNonZero(chunk, pos, chunk.length);
+        if (bad >= 0) throw new RelayError('MALFORMED', `data after the end-of-archive marker at byte ${this.offset + bad}; refused`);
         pos = chunk.length;
       } else {
         const n = Math.min(BLOCK - this.headerFill, chunk.length - pos);
@@ -268,7 +264,7 @@ export class BundleTarParser {
 
   private startEntry(at: number): void {
     const block = this.header;
-    if (allZero(block, 0, BLOCK)) {
+    if (firstNonZero(block, 0, BLOCK) < 0) {
       this.zeroBlocks++;
       return;
     }
