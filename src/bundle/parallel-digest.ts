@@ -1,7 +1,5 @@
-import { open } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { RelayError } from '../errors.js';
-import { fileChunks, type ByteSource } from './source.js';
+import { fileChunks, openForRead, type ByteSource } from './source.js';
 
 /**
  * Every byte of a bundle is hashed twice: once for the whole-file digest (the signed subject) and
@@ -132,9 +130,7 @@ export class ParallelDigestFile implements AsyncIterable<Buffer> {
   constructor(private readonly path: string, private readonly slots = SLOTS, private readonly slotBytes = SLOT_BYTES) {}
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
-    const fh = await open(this.path, 'r').catch((err: NodeJS.ErrnoException) => {
-      throw new RelayError('USAGE', `cannot open ${this.path}: ${err.code ?? err.message}; check the path and its permissions`, { cause: err });
-    });
+    const fh = await openForRead(this.path);
     const buffers = Array.from({ length: this.slots }, () => new SharedArrayBuffer(this.slotBytes));
     const views = buffers.map((b) => Buffer.from(b));
     const job = DigestWorker.get().start(buffers);

@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { RelayError } from '../errors.js';
 
 /** Untrusted bytes as a sequence of chunks. A chunk may be reused after the consumer returns. */
@@ -24,7 +24,8 @@ export async function* fileChunks(path: string, chunkBytes = READ_CHUNK_BYTES): 
   }
 }
 
-async function openForRead(path: string) {
+/** Opens a file for reading; USAGE naming the path when it cannot be. */
+export async function openForRead(path: string): Promise<FileHandle> {
   try {
     return await open(path, 'r');
   } catch (err) {
