@@ -1,8 +1,8 @@
 import { parseStrictYaml } from '../strict-yaml.js';
 import { z } from 'zod';
 import { formatZodIssues } from '../bundle/bounded-json.js';
-import { ignoreFieldSchema, MAX_OVERRIDES, MAX_OVERRIDES_FILE_BYTES, overrideName, overrideSchema, type TargetDifferences } from '../bundle/overrides-file.js';
-import { readBoundedFileSync } from '../bounded-file.js';
+import { ignoreFieldSchema, MAX_OVERRIDES, overrideName, overrideSchema, type TargetDifferences } from '../bundle/overrides-file.js';
+import { MAX_SETTINGS_FILE_BYTES, readBoundedFileSync } from '../bounded-file.js';
 import { RelayError } from '../errors.js';
 
 /** Only the per-target differences of a file shaped like a RelayConfig (other fields are not read here). */
@@ -20,7 +20,7 @@ const schema = z.looseObject({
  * one `promote` makes. Throws CONFIG_INVALID naming the bad field.
  */
 export function loadTargetDifferences(path: string): TargetDifferences[] {
-  const text = readBoundedFileSync(path, { what: 'overrides file', maxBytes: MAX_OVERRIDES_FILE_BYTES, code: 'CONFIG_INVALID' }).toString('utf8');
+  const text = readBoundedFileSync(path, { what: 'overrides file', maxBytes: MAX_SETTINGS_FILE_BYTES, code: 'CONFIG_INVALID' }).toString('utf8');
   const raw = parseStrictYaml(text, 'CONFIG_INVALID', path);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new RelayError('CONFIG_INVALID', `${path}: ${formatZodIssues(parsed.error)}`);
