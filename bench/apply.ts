@@ -155,12 +155,12 @@ async function benchRound(state: Awaited<ReturnType<typeof sandboxUp>>, kc: Kube
       await run(state.binaries.kubectl, ['--kubeconfig', state.kubeconfig, '--context', 'dr', 'apply', '--server-side', '--field-manager', 'kubectl-bench', '-f', yamlPath], { maxBuffer: 64 << 20 });
       return performance.now() - t;
     };
-    let kubectlWaitMs = 0;
-    const kubectlWait = async (): Promise<void> => {
-      if (mix !== 'deployments') return;
+    /** `kubectl wait` for kubectl's Deployments to be available (the deployments mix only; else 0). */
+    const kubectlWait = async (): Promise<number> => {
+      if (mix !== 'deployments') return 0;
       const t = performance.now();
       await run(state.binaries.kubectl, ['--kubeconfig', state.kubeconfig, '--context', 'dr', 'wait', '--for=condition=Available', 'deployment', '--all-namespaces', '-l', `${BENCH_RUN_LABEL}=${kPrefix}`, '--timeout=100s'], { maxBuffer: 64 << 20 });
-      kubectlWaitMs = performance.now() - t;
+      return performance.now() - t;
     };
     let profileNext = profilePath;
     const relay = async (): Promise<{ ms: number; cpuMs: number; requests: Record<string, number>; result: Awaited<ReturnType<typeof applyBundleFile>> }> => {
@@ -184,21 +184,25 @@ async function benchRound(state: Awaited<ReturnType<typeof sandboxUp>>, kc: Kube
         stop();
       }
     };
-    const both = async (): Promise<[number, Awaited<ReturnType<typeof relay>>]> => {
-      if (kubectlFirst) {
+    let kubectlWaitMs = 0;
+    /** Both tools once, in this round's order; `wait`: also time kubectl's wait after its apply (first apply only). */
+    const both = async (wait: boolean): Promise<[number, Awaited<ReturnType<typeof relay>>]> => {
+      const viaKubectl = async (): Promise<number> => {
         const k = await kubectl();
-        if (!kubectlWaitMs) await kubectlWait();
+        if (wait) kubectlWaitMs = await kubectlWait();
+        return k;
+      };
+      if (kubectlFirst) {
+        const k = await viaKubectl();
         return [k, await relay()];
       }
       const r = await relay();
-      const k = await kubectl();
-      if (!kubectlWaitMs) await kubectlWait();
-      return [k, r];
+      return [await viaKubectl(), r];
     };
-    const [kubectlMs, first] = await both();
+    const [kubectlMs, first] = await both(true);
     if (first.result.report.applied.length !== rObjects.length) throw new Error(`rollout-relay applied ${first.result.report.applied.length} of ${rObjects.length}`);
     // Second identical apply: kubectl re-sends everything; rollout-relay re-verifies, preflights, no-ops.
-    const [kubectlAgainMs, again] = await both();
+    const [kubectlAgainMs, again] = await both(false);
     if (again.result.report.result !== 'unchanged') throw new Error(`identical re-apply reported ${again.result.report.result}`);
     return {
       kubectlMs, kubectlWaitMs, relayMs: first.ms, kubectlAgainMs, relayAgainMs: again.ms, relayCpuMs: first.cpuMs, relayAgainCpuMs: again.cpuMs,
