@@ -1,7 +1,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { RelayError } from '../errors.js';
 import { apiStatusCode, wrapTransport } from './api-errors.js';
-import { requestTimedOut, transportFor } from './api-transport.js';
+import { requestTimedOut, setTransportTimeouts, transportFor } from './api-transport.js';
 import { parseArgoCdClusterSecret, type ArgoCdCluster } from './argocd-secret.js';
 
 /** A target cluster: a KubeConfig whose current context points at it, and its name for policy checks. */
@@ -15,6 +15,8 @@ export interface KubeconfigOptions {
   kubeconfig?: string;
   /** Context to use. Default: the file's current-context. */
   context?: string;
+  /** Bound of each API request on every client made from it. Default: the transport's (60 s). */
+  requestTimeoutMs?: number;
 }
 
 /** Loads a kubeconfig and selects a context; CONFIG_INVALID lists the contexts when it is missing. */
@@ -33,6 +35,7 @@ export function loadKubeConfig(opts: KubeconfigOptions): KubeConfig {
     kc.setCurrentContext(opts.context);
   }
   if (!kc.getCurrentCluster()) throw new RelayError('CONFIG_INVALID', `the kubeconfig has no usable current context; pass --context`);
+  if (opts.requestTimeoutMs !== undefined) setTransportTimeouts(kc, { requestTimeoutMs: opts.requestTimeoutMs });
   return enableKeepAlive(kc);
 }
 
@@ -74,7 +77,11 @@ export function parseSecretRef(ref: string): { namespace: string; name: string }
   return { namespace: m[1]!, name: m[3]! };
 }
 
-/** Reads an Argo CD cluster Secret through `from` (e.g. the primary's context) and returns the target. */
+/**
+ * Reads an Argo CD cluster Secret through `from` (e.g. the primary's context) and returns the target.
+ * The target's requests get `from`'s request timeout: the bound configured for the clients of one
+ * config (or one command) holds for a cluster found through its Secret too.
+ */
 export async function argoCdSecretTarget(from: KubeConfig, ref: string): Promise<ClusterTarget> {
   const { namespace, name } = parseSecretRef(ref);
   let secret;
@@ -86,7 +93,9 @@ export async function argoCdSecretTarget(from: KubeConfig, ref: string): Promise
     throw wrapTransport(err, `reading Secret ${namespace}/${name}`);
   }
   const cluster = parseArgoCdClusterSecret(secret);
-  return { name: cluster.name, kubeConfig: kubeConfigFromArgoCd(cluster) };
+  const kc = kubeConfigFromArgoCd(cluster);
+  setTransportTimeouts(kc, { requestTimeoutMs: transportFor(from).timeouts.requestTimeoutMs });
+  return { name: cluster.name, kubeConfig: kc };
 }
 
 /**

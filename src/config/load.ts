@@ -8,6 +8,7 @@ import { createHookRunner } from '../hooks/index.js';
 import { loadTrustPolicy } from '../policy/trust-policy.js';
 import { loadPrivateKey } from '../signing/keys.js';
 import { readBoundedFileSync, MAX_KEY_FILE_BYTES, MAX_SETTINGS_FILE_BYTES } from '../bounded-file.js';
+import { apiRequestTimeoutProblem, DEFAULT_API_REQUEST_TIMEOUT_MS } from './api-request-timeout.js';
 import { isLabelSelector } from './selector.js';
 import type { RelayConfig, SigningKeyRef, TargetConfig } from './types.js';
 
@@ -56,7 +57,7 @@ const configSchema = z.strictObject({
   targets: z.array(targetSchema).min(1, 'needs at least one target'),
   hooks: z.unknown().optional(),
   onHookFailure: z.enum(['rollback', 'keep']).default('rollback'),
-  timeouts: z.strictObject({ promotion: duration.default(DEFAULT_PROMOTION_TIMEOUT) }).prefault({}),
+  timeouts: z.strictObject({ promotion: duration.default(DEFAULT_PROMOTION_TIMEOUT), apiRequest: duration.optional() }).prefault({}),
   server: z.strictObject({ listen: hostPort.default('127.0.0.1:8080'), tokenFile: text.optional(), statusTokenFile: text.optional() }).optional(),
   leaderElection: z.strictObject({
     namespace: dnsLabel.default('rollout-relay'),
@@ -196,6 +197,7 @@ export function parseRelayConfig(textContent: string, where: { file: string; bas
     if (lease !== undefined && renew !== undefined && renew >= lease) problems.push('leaderElection.renewDeadline: must be shorter than leaseDuration');
     if (renew !== undefined && retry !== undefined && retry >= renew) problems.push('leaderElection.retryPeriod: must be shorter than renewDeadline');
   }
+  problems.push(...apiRequestTimeoutProblems(rawObj.timeouts));
   if (typeof rawObj.trustPolicy === 'string' && rawObj.trustPolicy !== '') {
     try {
       loadTrustPolicy(abs(rawObj.trustPolicy));
@@ -271,7 +273,7 @@ function build(c: ParsedConfig, ctx: { file: string; baseDir: string; abs: (p: s
     targets,
     hooks: ctx.hooks,
     onHookFailure: c.onHookFailure,
-    timeouts: { promotionMs: parseDuration(c.timeouts.promotion) },
+    timeouts: apiRequestTimeouts(c.timeouts),
     ...(c.server ? {
       server: {
         listen: c.server.listen,
@@ -301,6 +303,22 @@ function build(c: ParsedConfig, ctx: { file: string; baseDir: string; abs: (p: s
     } : {}),
     ...(c.github ? { github: { repo: c.github.repo, tokenEnv: c.github.tokenEnv, deployments: c.github.deployments } } : {}),
   };
+}
+
+/** timeouts.apiRequest within [1 s, timeouts.promotion] (see api-request-timeout.ts; a bad duration is the schema's to report). */
+function apiRequestTimeoutProblems(timeouts: unknown): string[] {
+  if (!isRecord(timeouts) || typeof timeouts.apiRequest !== 'string' || !isDuration(timeouts.apiRequest)) return [];
+  const promotion = timeouts.promotion ?? DEFAULT_PROMOTION_TIMEOUT;
+  const bound = typeof promotion === 'string' && isDuration(promotion) ? { ms: parseDuration(promotion), given: promotion } : undefined;
+  const problem = apiRequestTimeoutProblem(parseDuration(timeouts.apiRequest), timeouts.apiRequest, bound);
+  return problem ? [`timeouts.apiRequest: ${problem}`] : [];
+}
+
+/** Durations in ms; the request timeout's default is 60 s, or the promotion timeout when that is shorter. */
+function apiRequestTimeouts(t: ParsedConfig['timeouts']): RelayConfig['timeouts'] {
+  const promotionMs = parseDuration(t.promotion);
+  const apiRequestMs = t.apiRequest !== undefined ? parseDuration(t.apiRequest) : Math.min(DEFAULT_API_REQUEST_TIMEOUT_MS, promotionMs);
+  return { promotionMs, apiRequestMs };
 }
 
 /**

@@ -45,6 +45,12 @@ export interface RelayConfig {
   timeouts: {
     /** Detection to `completed`, per promotion, in ms. Default: 100000 (the seed's SLA). */
     promotionMs: number;
+    /**
+     * Bound of each Kubernetes API request, in ms, on every client made for this config (primary and
+     * each target; a Lease request keeps its own bound, half the renew deadline). Default: 60000, or
+     * the promotion timeout when that is shorter. Between 1 s and the promotion timeout.
+     */
+    apiRequestMs: number;
   };
   /** HTTP endpoints of design §10; undefined = no server. */
   server?: {

@@ -1,11 +1,10 @@
 import type { RelayConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
-import { loadKubeConfig } from '../cluster/kubeconfig.js';
 import { githubReportingSettings } from '../config/github-env.js';
 import { composeObservers, GitHubPromotionReporter } from '../github/promotion-reporter.js';
 import type { Logger } from '../log.js';
 import { Promoter } from '../promote/pipeline.js';
-import { configTargetClients } from '../promote/targets.js';
+import { configTargetClients, sourceKubeConfig } from '../promote/targets.js';
 import { readTokenFile } from '../server/auth.js';
 import { startServer, type RunningServer } from '../server/http-server.js';
 import { PLUGIN_PATH, pluginHandlerFromConfig, startPluginServer, type RunningPluginServer } from '../plugin/index.js';
@@ -36,7 +35,7 @@ export async function startController(config: RelayConfig, opts: StartController
   const log = opts.log;
   const notifyToken = config.server?.tokenFile ? readTokenFile(config.server.tokenFile, 'server.tokenFile') : undefined;
   const statusToken = config.server?.statusTokenFile ? readTokenFile(config.server.statusTokenFile, 'server.statusTokenFile') : undefined;
-  const primary = loadKubeConfig({ ...(config.source.kubeconfig ? { kubeconfig: config.source.kubeconfig } : {}), ...(config.source.context ? { context: config.source.context } : {}) });
+  const primary = sourceKubeConfig(config);
   const clientFor = configTargetClients(primary);
   const targets = await Promise.all(config.targets.map((t) => clientFor(t)));
 

@@ -4,6 +4,7 @@ import { loadTrustPolicy, OutOfScopeError } from '../../policy/index.js';
 import { parseDuration } from '../../bundle/index.js';
 import type { ApplyBundleResult } from '../../apply/index.js';
 import type { ClusterTarget } from '../../cluster/index.js';
+import { API_REQUEST_TIMEOUT_FLAG, API_REQUEST_TIMEOUT_HELP, apiRequestTimeoutOption } from '../api-request-timeout.js';
 
 // Loaded on use: the Kubernetes client costs a second at start-up that --help and the pure
 // commands (keys, bundle) should not pay.
@@ -20,6 +21,7 @@ interface ApplyCliOptions {
   secretContext?: string;
   target?: string;
   timeout: string;
+  apiRequestTimeout?: string;
   prune: boolean;
   dryRun?: boolean;
   forceConflicts?: boolean;
@@ -28,15 +30,16 @@ interface ApplyCliOptions {
 }
 
 async function resolveTarget(opts: ApplyCliOptions): Promise<ClusterTarget> {
+  const bound = apiRequestTimeoutOption(opts.apiRequestTimeout);
   const { argoCdSecretTarget, kubeconfigTarget, loadKubeConfig } = await clusterModule();
   if (opts.clusterSecret) {
     if (!opts.secretContext) throw new RelayError('USAGE', '--cluster-secret needs --secret-context, the context (e.g. the primary) that holds the Argo CD cluster Secret');
-    const from = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: opts.secretContext });
+    const from = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: opts.secretContext, ...bound }); // the target inherits the bound
     const t = await argoCdSecretTarget(from, opts.clusterSecret);
     return opts.target ? { ...t, name: opts.target } : t;
   }
   if (!opts.context) throw new RelayError('USAGE', 'name the target with --context CTX or --cluster-secret NAMESPACE/NAME');
-  return kubeconfigTarget({ context: opts.context, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.target ? { name: opts.target } : {}) });
+  return kubeconfigTarget({ context: opts.context, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.target ? { name: opts.target } : {}), ...bound });
 }
 
 function summary(r: ApplyBundleResult, target: string): string {
@@ -62,6 +65,7 @@ export function registerApply(program: Command): void {
     .option('--secret-context <ctx>', 'context to read --cluster-secret from (e.g. the primary)')
     .option('--target <name>', 'cluster name for the policy check (default: the context\'s cluster or the Secret\'s name)')
     .option('--timeout <duration>', 'health deadline after the first write', '100s')
+    .option(API_REQUEST_TIMEOUT_FLAG, API_REQUEST_TIMEOUT_HELP)
     .option('--prune', 'delete objects of the previous bundle that this one dropped (default)', true)
     .option('--no-prune', 'keep objects the previous bundle had and this one dropped')
     .option('--dry-run', 'verify and preflight (server dry-run) only; write nothing')

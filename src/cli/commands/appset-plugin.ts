@@ -28,13 +28,13 @@ export function registerAppsetPlugin(program: Command): void {
       if (!!opts.tlsCert !== !!opts.tlsKey) throw new RelayError('USAGE', '--tls-cert and --tls-key go together');
       // Read first: a wrong path is refused before the config and the cluster are.
       const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert, '--tls-cert'), key: readPem(opts.tlsKey, '--tls-key') } : undefined;
-      const [{ loadRelayConfig }, { loadKubeConfig }, { pluginHandlerFromConfig, startPluginServer }, { createLogger }] = await Promise.all([
-        import('../../config/load.js'), import('../../cluster/kubeconfig.js'), import('../../plugin/index.js'), import('../../log.js'),
+      const [{ loadRelayConfig }, { sourceKubeConfig }, { pluginHandlerFromConfig, startPluginServer }, { createLogger }] = await Promise.all([
+        import('../../config/load.js'), import('../../promote/targets.js'), import('../../plugin/index.js'), import('../../log.js'),
       ]);
       const config = loadRelayConfig(opts.config);
       const listen = opts.listen ?? config.plugin?.listen;
       if (!listen) throw new RelayError('USAGE', 'give --listen HOST:PORT or set plugin.listen in the config');
-      const primary = loadKubeConfig({ ...(config.source.kubeconfig ? { kubeconfig: config.source.kubeconfig } : {}), ...(config.source.context ? { context: config.source.context } : {}) });
+      const primary = sourceKubeConfig(config);
       const log = createLogger().child({ component: 'appset-plugin' });
       const handler = pluginHandlerFromConfig(config, primary, { ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}), log });
       const server = await startPluginServer({ listen, handler, ...(tls ? { tls } : {}) });

@@ -21,11 +21,11 @@ export function registerDiff(program: Command): void {
       const ref = parseWorkloadArg(workload);
       const kind = parseKind(opts.kind);
       // Loaded on use: the Kubernetes client is slow to load and --help does not need it.
-      const [{ loadRelayConfig }, { loadKubeConfig }, { previewPromotion }, { renderPreviewDiff }] = await Promise.all([
-        import('../../config/load.js'), import('../../cluster/kubeconfig.js'), import('../../promote/preview.js'), import('../../apply/preview-diff.js'),
+      const [{ loadRelayConfig }, { sourceKubeConfig }, { previewPromotion }, { renderPreviewDiff }] = await Promise.all([
+        import('../../config/load.js'), import('../../promote/targets.js'), import('../../promote/preview.js'), import('../../apply/preview-diff.js'),
       ]);
       const config = loadRelayConfig(opts.config);
-      const primary = loadKubeConfig({ ...(config.source.kubeconfig ? { kubeconfig: config.source.kubeconfig } : {}), ...(config.source.context ? { context: config.source.context } : {}) });
+      const primary = sourceKubeConfig(config);
       const preview = await previewPromotion(config, primary, { ...ref, ...(kind ? { kind } : {}) }, opts.target);
       if (opts.json) {
         const changed = preview.previews.filter((p) => !p.unchanged);

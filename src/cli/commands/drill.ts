@@ -67,10 +67,10 @@ async function runDrill(
   formats: Format[],
   opts: DrillCliOptions,
 ): Promise<void> {
-  const [{ loadKubeConfig }, { DrillRunner }, { createProgress }, { renderReports, drillReportJson }] = await Promise.all([
-    import('../../cluster/kubeconfig.js'), import('../../drill/runner.js'), import('../../drill/progress.js'), import('../../drill/report.js'),
+  const [{ sourceKubeConfig }, { DrillRunner }, { createProgress }, { renderReports, drillReportJson }] = await Promise.all([
+    import('../../promote/targets.js'), import('../../drill/runner.js'), import('../../drill/progress.js'), import('../../drill/report.js'),
   ]);
-  const primary = loadKubeConfig({ ...(config.source.kubeconfig ? { kubeconfig: config.source.kubeconfig } : {}), ...(config.source.context ? { context: config.source.context } : {}) });
+  const primary = sourceKubeConfig(config);
   const tty = !opts.json && process.stderr.isTTY === true;
   const progress = createProgress({ slaMs: scenario.slaMs, steps: scenario.steps, tty, write: (s) => process.stderr.write(s), ...(process.stderr.columns ? { columns: process.stderr.columns } : {}) });
   // Ctrl-C and SIGTERM stop the drill, never the process: the cut is undone first, then it exits (1).

@@ -65,8 +65,8 @@ async function runHooks(arg: string, opts: HooksRunCliOptions, seen: Partial<Che
   const m = WORKLOAD_REF.exec(arg);
   if (!m) throw new RelayError('USAGE', `"${arg}" must be NAMESPACE/NAME of a Rollout or Deployment`);
   // Loaded on use: the Kubernetes client is slow to load and --help does not need it.
-  const [{ loadRelayConfig }, { argoCdSecretTarget, loadKubeConfig }, { HookList }, { liveRevision }] = await Promise.all([
-    import('../../config/load.js'), import('../../cluster/kubeconfig.js'), import('../../hooks/runner.js'), import('../../hooks/live.js'),
+  const [{ loadRelayConfig }, { argoCdSecretTarget, loadKubeConfig }, { sourceKubeConfig }, { HookList }, { liveRevision }] = await Promise.all([
+    import('../../config/load.js'), import('../../cluster/kubeconfig.js'), import('../../promote/targets.js'), import('../../hooks/runner.js'), import('../../hooks/live.js'),
   ]);
   const config = loadRelayConfig(opts.config);
   const target = config.targets.find((t) => t.name === opts.target);
@@ -77,10 +77,10 @@ async function runHooks(arg: string, opts: HooksRunCliOptions, seen: Partial<Che
   // The primary is read only for a target reached through an Argo CD cluster Secret (a drill may have cut it off).
   const kc = target.clusterSecret
     ? (await argoCdSecretTarget(
-      loadKubeConfig({ ...(config.source.kubeconfig ? { kubeconfig: config.source.kubeconfig } : {}), ...(config.source.context ? { context: config.source.context } : {}) }),
+      sourceKubeConfig(config),
       `${target.clusterSecret.namespace}/${target.clusterSecret.name}`,
     )).kubeConfig
-    : loadKubeConfig({ ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}), ...(target.context ? { context: target.context } : {}) });
+    : loadKubeConfig({ ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}), ...(target.context ? { context: target.context } : {}), requestTimeoutMs: config.timeouts.apiRequestMs });
   const live = await liveRevision(kc, target.name, m[1]!, m[3]!);
   Object.assign(seen, { application: live.context.application, state: live.state, digest: live.context.digest });
   if (live.state !== 'completed') process.stderr.write(`warning: ${live.context.application} on ${target.name} is ${live.state}, not completed; checking the revision its status records (${live.context.revision})\n`);

@@ -3,12 +3,14 @@ import type { Command } from 'commander';
 import { parseDocument, stringify } from 'yaml';
 import { readBoundedFileSync, MAX_POLICY_FILE_BYTES } from '../../bounded-file.js';
 import { RelayError } from '../../errors.js';
+import { API_REQUEST_TIMEOUT_FLAG, API_REQUEST_TIMEOUT_HELP, apiRequestTimeoutOption } from '../api-request-timeout.js';
 import { describeScope, loadTrustPolicy, parseTrustPolicy, scopeFromAppProject, type ScopeRules } from '../../policy/index.js';
 
 interface ScopeCliOptions {
   fromAppproject?: string;
   context?: string;
   kubeconfig?: string;
+  apiRequestTimeout?: string;
   destinationCluster?: string;
   policy?: string;
   key?: string;
@@ -24,7 +26,7 @@ async function readAppProject(ref: string, opts: ScopeCliOptions): Promise<unkno
   const m = REF.exec(ref);
   if (!m) throw new RelayError('USAGE', `--from-appproject "${ref}" must be NAMESPACE/NAME (e.g. argocd/shop)`);
   const [{ loadKubeConfig, apiStatusCode, wrapTransport }, { UntypedObjectApi }] = await Promise.all([import('../../cluster/index.js'), import('../../cluster/untyped-object-api.js')]);
-  const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+  const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...apiRequestTimeoutOption(opts.apiRequestTimeout) });
   try {
     return await UntypedObjectApi.forKubeConfig(kc).read({ apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', metadata: { namespace: m[1]!, name: m[3]! } });
   } catch (err) {
@@ -87,6 +89,7 @@ export function registerPolicy(program: Command): void {
     .option('--from-appproject <ns/name>', 'the Argo CD AppProject to turn into a scope (destinations, cluster/namespace resource white- and blacklists)')
     .option('--context <ctx>', 'kubeconfig context of the cluster Argo CD runs in (with --from-appproject)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .option(API_REQUEST_TIMEOUT_FLAG, `${API_REQUEST_TIMEOUT_HELP} (with --from-appproject)`)
     .option('--destination-cluster <name>', 'keep only AppProject destinations whose name or server matches this cluster')
     .option('--policy <file>', 'with --from-appproject: print this policy with its scope replaced; alone: describe each key\'s effective scope')
     .option('--key <name>', 'with --from-appproject and --policy: set the scope on this key (narrowing) instead of policy-wide')

@@ -43,11 +43,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The config, the primary client and a Promoter: loaded on use (the Kubernetes client is slow to load). */
 async function setup(configPath: string) {
-  const [{ loadRelayConfig }, { loadKubeConfig }, { Promoter }] = await Promise.all([
-    import('../../config/load.js'), import('../../cluster/kubeconfig.js'), import('../../promote/pipeline.js'),
+  const [{ loadRelayConfig }, { sourceKubeConfig }, { Promoter }] = await Promise.all([
+    import('../../config/load.js'), import('../../promote/targets.js'), import('../../promote/pipeline.js'),
   ]);
   const config = loadRelayConfig(configPath);
-  const primary = loadKubeConfig({ ...(config.source.kubeconfig ? { kubeconfig: config.source.kubeconfig } : {}), ...(config.source.context ? { context: config.source.context } : {}) });
+  const primary = sourceKubeConfig(config);
   const reporter = await githubReporter(config.github);
   return { config, primary, reporter, promoter: new Promoter(config, { primary, ...(reporter ? { observer: reporter.observer() } : {}) }) };
 }

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { RelayError } from '../../errors.js';
 import { shown } from '../../printable.js';
+import { API_REQUEST_TIMEOUT_FLAG, API_REQUEST_TIMEOUT_HELP, apiRequestTimeoutOption } from '../api-request-timeout.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, STATUS_CONFIGMAP_PREFIX, statusFromData, type StatusRecord } from '../../status/model.js';
 
 interface StatusCliOptions {
   context?: string;
   kubeconfig?: string;
   namespace?: string;
+  apiRequestTimeout?: string;
   json?: boolean;
 }
 
@@ -48,11 +50,13 @@ export function registerStatus(program: Command): void {
     .option('--context <ctx>', 'kubeconfig context of the DR cluster')
     .option('--kubeconfig <file>', 'kubeconfig file')
     .option('-n, --namespace <ns>', 'only this namespace')
+    .option(API_REQUEST_TIMEOUT_FLAG, API_REQUEST_TIMEOUT_HELP)
     .option('--json', 'machine-readable output')
     .action(async (name: string | undefined, opts: StatusCliOptions) => {
+      const bound = apiRequestTimeoutOption(opts.apiRequestTimeout);
       // Loaded on use: the Kubernetes client is slow to load and --help does not need it.
       const [{ CoreV1Api }, { loadKubeConfig, wrapTransport }] = await Promise.all([import('@kubernetes/client-node'), import('../../cluster/index.js')]);
-      const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+      const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...bound });
       const api = kc.makeApiClient(CoreV1Api);
       const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
       let items;

@@ -61,6 +61,7 @@ describe('config/load', () => {
     assert.equal(c.hooks.count, 0);
     assert.equal(c.onHookFailure, 'rollback');
     assert.equal(c.timeouts.promotionMs, 100_000);
+    assert.equal(c.timeouts.apiRequestMs, 60_000);
     assert.equal(c.server, undefined);
     assert.equal(c.leaderElection, undefined);
     assert.deepEqual(c.argocd, { namespace: 'argocd' });
@@ -105,6 +106,23 @@ describe('config/load', () => {
       stateConfigMap: { namespace: 'rollout-relay', name: 'rollout-relay-plugin-state' }, // beside the Lease
     });
     assert.deepEqual(c.github, { repo: 'acme/shop', tokenEnv: 'GITHUB_TOKEN', deployments: false });
+  });
+
+  it('timeouts.apiRequest: a duration from 1 s up to the promotion timeout; default 60 s, or the promotion timeout when shorter', () => {
+    assert.equal(load({ ...minimal(), timeouts: { apiRequest: '5s' } }).timeouts.apiRequestMs, 5_000);
+    assert.equal(load({ ...minimal(), timeouts: { apiRequest: '1s' } }).timeouts.apiRequestMs, 1_000);
+    assert.equal(load({ ...minimal(), timeouts: { apiRequest: '100s' } }).timeouts.apiRequestMs, 100_000, 'equal to the promotion timeout');
+    assert.equal(load({ ...minimal(), timeouts: { promotion: '30s' } }).timeouts.apiRequestMs, 30_000);
+    assert.equal(load({ ...minimal(), timeouts: { promotion: '5m', apiRequest: '2m' } }).timeouts.apiRequestMs, 120_000);
+  });
+
+  it('timeouts.apiRequest: refuses zero, non-durations, below 1 s and longer than the promotion timeout with CONFIG_INVALID', () => {
+    refused({ ...minimal(), timeouts: { apiRequest: '0s' } }, 'timeouts.apiRequest: must be a duration');
+    refused({ ...minimal(), timeouts: { apiRequest: 'fast' } }, 'timeouts.apiRequest: must be a duration');
+    refused({ ...minimal(), timeouts: { apiRequest: 60 } }, 'timeouts.apiRequest');
+    refused({ ...minimal(), timeouts: { apiRequest: '500ms' } }, 'timeouts.apiRequest: 500ms is below the 1 s minimum');
+    refused({ ...minimal(), timeouts: { apiRequest: '2m' } }, 'timeouts.apiRequest: 2m is longer than timeouts.promotion (100s); give at most the promotion timeout');
+    refused({ ...minimal(), timeouts: { promotion: '20s', apiRequest: '30s' } }, 'timeouts.apiRequest: 30s is longer than timeouts.promotion (20s)');
   });
 
   it('is frozen all the way down', () => {
