@@ -329,10 +329,13 @@ export class Promoter {
       seconds: (this.clock() - started) / 1000, phaseDurations: { ...phases }, bundleDigest: formatDigest(ctx.signed.digest),
     };
     this.log[run.state === 'completed' ? 'info' : 'warn']({ application: ctx.application, target: t.name, state: run.state, code: run.code, seconds: outcome.seconds }, 'target finished');
+    // Best effort, outside the promotion deadline: bounded by one API request's timeout of its own, so
+    // a hung primary cannot hold the promotion (and its slot) after the target finished.
     await ctx.record.recordTarget(t.name, {
       state: run.state, ...(run.code ? { code: run.code } : {}), message: run.message.slice(0, 1000), sequence: ctx.signed.index.sequence,
       digest: formatDigest(ctx.signed.digest), revision: ctx.revision, at: new Date(this.clock()).toISOString(),
-    }).catch((err) => this.log.warn({ application: ctx.application, target: t.name, err: messageOf(err) }, 'could not record the outcome in the source record'));
+    }, { withinMs: this.config.timeouts.apiRequestMs })
+      .catch((err) => this.log.warn({ application: ctx.application, target: t.name, code: err instanceof RelayError ? err.code : undefined, err: messageOf(err) }, 'could not record the outcome in the source record'));
     this.safe(() => this.observer.onTargetOutcome?.(ctx.application, outcome));
     return outcome;
   }

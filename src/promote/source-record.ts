@@ -145,12 +145,37 @@ export class SourceRecord {
     await this.update((r) => (r.lastBundle && r.lastBundle.sequence > bundle.sequence ? undefined : { ...r, lastBundle: bundle }));
   }
 
-  /** Records a target's outcome (never replaces the outcome of a newer sequence). */
-  async recordTarget(target: string, outcome: SourceTargetOutcome): Promise<void> {
-    await this.update((r) => {
+  /**
+   * Records a target's outcome (never replaces the outcome of a newer sequence). With `withinMs`, the
+   * whole read-modify-write must finish within it, or it fails DEADLINE_EXCEEDED (and no further
+   * attempt starts; a write already sent may still land): a best-effort record must not hold its
+   * caller for as long as a hung primary's requests and lost races could take.
+   */
+  async recordTarget(target: string, outcome: SourceTargetOutcome, opts: { withinMs?: number } = {}): Promise<void> {
+    let expired = false;
+    const write = this.update((r) => {
+      if (expired) throw new RelayError('DEADLINE_EXCEEDED', `gave up recording ${target}'s outcome in source record ${this.namespace}/${this.name}`);
       const prev = r.targets[target];
       if (prev && prev.sequence > outcome.sequence) return undefined;
       return { ...r, targets: { ...r.targets, [target]: outcome } };
     });
+    if (opts.withinMs === undefined) {
+      await write;
+      return;
+    }
+    const withinMs = opts.withinMs;
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        expired = true;
+        reject(new RelayError('DEADLINE_EXCEEDED', `recording ${target}'s outcome in source record ${this.namespace}/${this.name} took longer than ${withinMs / 1000} s; the primary API server may be slow or frozen. The outcome stands in the target's own status; the record catches up with the next promotion`));
+      }, withinMs);
+    });
+    write.catch(() => undefined); // lost the race to the deadline: its failure has nobody to tell
+    try {
+      await Promise.race([write, overdue]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
