@@ -11,6 +11,8 @@
  * kubectl returns once the API server has stored the objects; rollout-relay also waits until they are
  * healthy. For the `deployments` mix a second reference does the same work with kubectl:
  * `kubectl apply --server-side` then `kubectl wait --for=condition=Available` on its Deployments.
+ * A floor reference (bare-apply.ts) does the least an all-or-nothing apply can: a bare HTTP/2 client dry-runs
+ * and applies the same objects with no order, no status and no health wait.
  * `--cpu-prof FILE`: a CPU profile (main thread, .cpuprofile for Chrome DevTools) of round 1's first
  * apply only, and its top functions by self time printed.
  */
@@ -31,6 +33,7 @@ import { applyBundleFile } from '../src/apply/index.js';
 import { sandboxUp } from '../src/sandbox/index.js';
 import { observeRequests, type ApiRequest } from '../src/cluster/api-transport.js';
 import { arg, median } from './args.js';
+import { bareApply } from './bare-apply.js';
 
 const run = promisify(execFile);
 
@@ -109,6 +112,8 @@ interface Round {
   /** `kubectl wait --for=condition=Available` on the Deployments after kubectl's first apply (deployments mix only). */
   kubectlWaitMs: number;
   relayMs: number;
+  /** The floor reference (bare-apply.ts): dry run and apply of the same objects by a bare HTTP/2 client. */
+  bareMs: number;
   kubectlAgainMs: number;
   relayAgainMs: number;
   /** Our process's CPU time (user + system, all threads) during the first apply and the re-apply. */
@@ -129,11 +134,13 @@ function requestKind(r: ApiRequest): string {
 }
 
 /** One round: fresh namespaces for each tool, first apply and identical re-apply, order alternated. */
-async function benchRound(state: Awaited<ReturnType<typeof sandboxUp>>, kc: KubeConfig, nsCount: number, total: number, kubectlFirst: boolean, mix: Mix, profilePath?: string): Promise<Round> {
+async function benchRound(state: Awaited<ReturnType<typeof sandboxUp>>, kc: KubeConfig, nsCount: number, total: number, round: number, mix: Mix, profilePath?: string): Promise<Round> {
   const dir = mkdtempSync(join(tmpdir(), 'rr-bench-apply-'));
   const tag = randomBytes(3).toString('hex');
   const kPrefix = `bench-k-${tag}`;
   const rPrefix = `bench-r-${tag}`;
+  const bPrefix = `bench-b-${tag}`;
+  const kubectlFirst = round % 2 === 0;
   try {
     // kubectl: one multi-document file, server-side apply, its own field manager.
     const kObjects = benchObjects(kPrefix, nsCount, total, mix);
@@ -199,20 +206,25 @@ async function benchRound(state: Awaited<ReturnType<typeof sandboxUp>>, kc: Kube
       const r = await relay();
       return [await viaKubectl(), r];
     };
+    // The floor reference (its own namespaces) runs after the two tools in even rounds, before them in odd ones.
+    const bare = (): Promise<number> => bareApply(kc, benchObjects(bPrefix, nsCount, total, mix));
+    const bareBefore = kubectlFirst ? undefined : await bare();
     const [kubectlMs, first] = await both(true);
+    const bareMs = bareBefore ?? await bare();
     if (first.result.report.applied.length !== rObjects.length) throw new Error(`rollout-relay applied ${first.result.report.applied.length} of ${rObjects.length}`);
     // Second identical apply: kubectl re-sends everything; rollout-relay re-verifies, preflights, no-ops.
     const [kubectlAgainMs, again] = await both(false);
     if (again.result.report.result !== 'unchanged') throw new Error(`identical re-apply reported ${again.result.report.result}`);
     return {
-      kubectlMs, kubectlWaitMs, relayMs: first.ms, kubectlAgainMs, relayAgainMs: again.ms, relayCpuMs: first.cpuMs, relayAgainCpuMs: again.cpuMs,
+      kubectlMs, kubectlWaitMs, relayMs: first.ms, bareMs, kubectlAgainMs, relayAgainMs: again.ms, relayCpuMs: first.cpuMs, relayAgainCpuMs: again.cpuMs,
       phases: first.result.report.phaseDurations, requests: first.requests, requestsAgain: again.requests,
     };
   } finally {
     await deleteNamespaces(kc, kPrefix, nsCount);
     await deleteNamespaces(kc, rPrefix, nsCount);
+    await deleteNamespaces(kc, bPrefix, nsCount);
     // The namespace controller's clean-up competes for the same 2 cores: let it finish first.
-    await waitNamespacesGone(kc, [kPrefix, rPrefix]);
+    await waitNamespacesGone(kc, [kPrefix, rPrefix, bPrefix]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -268,10 +280,11 @@ export async function benchApply(args: string[]): Promise<number> {
     const results: Round[] = [];
     for (let i = 0; i < rounds; i++) {
       const profile = args.includes('--cpu-prof') && i === 0 ? arg(args, '--cpu-prof', `apply-${mix}.cpuprofile`) : undefined;
-      const r = await benchRound(state, kc, nsCount, total, i % 2 === 0, mix, profile);
+      const r = await benchRound(state, kc, nsCount, total, i, mix, profile);
       results.push(r);
       const withWait = mix === 'deployments' ? ` (kubectl + wait ${fmt(r.kubectlMs + r.kubectlWaitMs)} = ${(r.relayMs / (r.kubectlMs + r.kubectlWaitMs)).toFixed(2)})` : '';
       process.stdout.write(`  round ${i + 1}: first apply rollout-relay ${fmt(r.relayMs)} (CPU ${fmt(r.relayCpuMs)}; phases ${JSON.stringify(r.phases)}) vs kubectl ${fmt(r.kubectlMs)} = ${(r.relayMs / r.kubectlMs).toFixed(2)}${withWait}; re-apply ${fmt(r.relayAgainMs)} (CPU ${fmt(r.relayAgainCpuMs)}) vs ${fmt(r.kubectlAgainMs)} = ${(r.relayAgainMs / r.kubectlAgainMs).toFixed(2)}\n`);
+      process.stdout.write(`    floor reference (bare HTTP/2 client: dry run + apply, no order, no health): ${fmt(r.bareMs)} = ${(r.bareMs / r.kubectlMs).toFixed(2)}× kubectl\n`);
       process.stdout.write(`    requests (UntypedObjectApi): first ${JSON.stringify(r.requests)}; re-apply ${JSON.stringify(r.requestsAgain)}\n`);
     }
     const firstRatio = median(results.map((r) => r.relayMs / r.kubectlMs));
@@ -288,6 +301,9 @@ export async function benchApply(args: string[]): Promise<number> {
       process.stdout.write(`  median [${mix}] of that first apply: up to the last write (health wait left out) ${writtenRatio.toFixed(2)}× kubectl; the health wait alone ${healthRatio.toFixed(2)}× kubectl\n`);
       process.stdout.write(`  median [${mix}] first apply against the same work done with kubectl (apply --server-side, then wait --for=condition=Available on the Deployments): ${sameWork.toFixed(2)} (goal <= 0.5: ${sameWork <= 0.5 ? 'met' : 'NOT met'})\n`);
     }
+    const floorRatio = median(results.map((r) => r.bareMs / r.kubectlMs));
+    const overFloor = median(results.map((r) => r.relayMs / r.bareMs));
+    process.stdout.write(`  median [${mix}] floor reference / kubectl: ${floorRatio.toFixed(2)} (the least an all-or-nothing apply costs on this API server); rollout-relay / floor reference: ${overFloor.toFixed(2)}\n`);
     process.stdout.write(`  median [${mix}] rollout-relay CPU per apply: first ${fmt(cpu)} (goal <= 0.60 s: ${cpu <= 600 ? 'met' : 'NOT met'}), re-apply ${fmt(cpuAgain)}\n`);
   }
   return 0;
