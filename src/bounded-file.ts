@@ -10,6 +10,13 @@ export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
  * too: a RelayConfig is also read as one (`bundle create --overrides`), so both accept the same files.
  */
 export const MAX_SETTINGS_FILE_BYTES = 1024 * 1024;
+/**
+ * Files rollout-relay writes for itself (the `--state` sequence store, a drill's cut record, the
+ * sandbox's state.json). In use they are a few KB; the sequence store grows by about 100 bytes per
+ * (target, application), so 16 MiB is over 100 000 of them. Anything bigger, or not a regular file,
+ * was not written by rollout-relay: it is refused instead of read into memory.
+ */
+export const MAX_STATE_FILE_BYTES = 16 * 1024 * 1024;
 
 export interface BoundedReadOptions {
   /** What the file is, for messages ("key", "trust policy"). */
@@ -19,6 +26,8 @@ export interface BoundedReadOptions {
   maxBytes: number;
   /** Code of the refusal when the path is not a small regular file. */
   code: RelayErrorCode;
+  /** What to do when it is not (e.g. "delete it"). Default: check that the path names the right file. */
+  remedy?: string;
 }
 
 // O_NONBLOCK: opening a FIFO must not hang before fstat can refuse it.
@@ -29,9 +38,13 @@ function refuse(path: string, opts: BoundedReadOptions, detail: string, cause?: 
   return new RelayError(opts.code, `${prefix}${opts.what} ${path} ${detail}`, cause === undefined ? undefined : { cause });
 }
 
+function remedy(opts: BoundedReadOptions): string {
+  return opts.remedy ?? 'check that the path names the right file';
+}
+
 function checkStat(path: string, st: { isFile(): boolean; size: number }, opts: BoundedReadOptions): void {
-  if (!st.isFile()) throw refuse(path, opts, 'is not a regular file; give the path of a file');
-  if (st.size > opts.maxBytes) throw refuse(path, opts, `is ${st.size} bytes, above the ${opts.maxBytes}-byte limit for a ${opts.what} file; check that the path names the right file`);
+  if (!st.isFile()) throw refuse(path, opts, `is not a regular file; ${opts.remedy ?? 'give the path of a file'}`);
+  if (st.size > opts.maxBytes) throw refuse(path, opts, `is ${st.size} bytes, above the ${opts.maxBytes}-byte limit for a ${opts.what} file; ${remedy(opts)}`);
 }
 
 /**
@@ -53,7 +66,7 @@ export function readBoundedFileSync(path: string, opts: BoundedReadOptions): Buf
       const r = readSync(fd, buf, n, buf.length - n, null);
       if (r === 0) break;
       n += r;
-      if (n > opts.maxBytes) throw refuse(path, opts, `is above the ${opts.maxBytes}-byte limit for a ${opts.what} file; check that the path names the right file`);
+      if (n > opts.maxBytes) throw refuse(path, opts, `is above the ${opts.maxBytes}-byte limit for a ${opts.what} file; ${remedy(opts)}`);
     }
     return buf.subarray(0, n);
   } finally {
@@ -77,7 +90,7 @@ export async function readBoundedFile(path: string, opts: BoundedReadOptions): P
       const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
       if (bytesRead === 0) break;
       n += bytesRead;
-      if (n > opts.maxBytes) throw refuse(path, opts, `is above the ${opts.maxBytes}-byte limit for a ${opts.what} file; check that the path names the right file`);
+      if (n > opts.maxBytes) throw refuse(path, opts, `is above the ${opts.maxBytes}-byte limit for a ${opts.what} file; ${remedy(opts)}`);
     }
     return buf.subarray(0, n);
   } finally {

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
 import { wrapTransport } from '../cluster/api-errors.js';
+import { readBoundedFileSync, MAX_STATE_FILE_BYTES } from '../bounded-file.js';
 import { RelayError } from '../errors.js';
 import type { WorkloadRef } from '../promote/types.js';
 import type { StoppedComponent } from '../sandbox/restart.js';
@@ -104,8 +105,13 @@ function writeRecord(dir: string, record: CutRecord): void {
 function readRecord(dir: string): CutRecord | undefined {
   const path = join(dir, CUT_RECORD);
   if (!existsSync(path)) return undefined;
+  // Bounded: a FIFO or a huge file in its place is refused (CUT_FAILED), not read into memory.
+  const bytes = readBoundedFileSync(path, {
+    what: 'drill cut record', maxBytes: MAX_STATE_FILE_BYTES, code: 'CUT_FAILED',
+    remedy: `a drill did not write it: delete it, then check the sandbox (rollout-relay sandbox status --dir ${dir}) and restart it if a component is down (rollout-relay sandbox up --dir ${dir})`,
+  });
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as CutRecord;
+    return JSON.parse(bytes.toString('utf8')) as CutRecord;
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { readBoundedFile, MAX_STATE_FILE_BYTES } from '../bounded-file.js';
 import { writeFileAtomic } from '../bundle/create.js';
 import { RelayError } from '../errors.js';
 
@@ -41,10 +42,14 @@ export class JsonFileSequenceStore implements SequenceStateStore {
   private async load(): Promise<StateFile> {
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      // Bounded: a --state naming /dev/zero, a FIFO or a huge file is refused, not read into memory.
+      text = (await readBoundedFile(this.path, {
+        what: 'state', maxBytes: MAX_STATE_FILE_BYTES, code: 'USAGE',
+        remedy: 'rollout-relay did not write it: check that --state names the state file, or restore that file from backup',
+      })).toString('utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, targets: {} };
-      throw new RelayError('USAGE', `cannot read state file ${this.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+      if (((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { version: 1, targets: {} };
+      throw err;
     }
     let raw: unknown;
     try {

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readBoundedFileSync, MAX_STATE_FILE_BYTES } from '../bounded-file.js';
 import { RelayError } from '../errors.js';
 import { ensureBinaries, type SandboxBinaries } from './binaries.js';
 import { startCluster, type ClusterSpec, type ClusterState } from './cluster.js';
@@ -43,8 +44,13 @@ function resolveOptions(opts: SandboxOptions): { dir: string; log: (line: string
 export function readState(dir: string): SandboxState | undefined {
   const path = join(resolve(dir), 'state.json');
   if (!existsSync(path)) return undefined;
+  // Bounded: a FIFO or a huge file in its place is refused (SANDBOX_FAILED), not read into memory.
+  const bytes = readBoundedFileSync(path, {
+    what: 'sandbox state', maxBytes: MAX_STATE_FILE_BYTES, code: 'SANDBOX_FAILED',
+    remedy: `rollout-relay did not write it: stop any sandbox processes still running, delete ${resolve(dir)} and run rollout-relay sandbox up again`,
+  });
   try {
-    const state = JSON.parse(readFileSync(path, 'utf8')) as SandboxState;
+    const state = JSON.parse(bytes.toString('utf8')) as SandboxState;
     return state.version === STATE_VERSION ? state : undefined;
   } catch {
     return undefined;

@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_STATE_FILE_BYTES } from '../../../src/bounded-file.js';
 import { JsonFileSequenceStore, loadTrustPolicy, parseTrustPolicy, policyFromPublicKeys } from '../../../src/policy/index.js';
 import { createSelfSignedCertificate, loadPrivateKey } from '../../../src/signing/index.js';
 import { expectCode, tempDir, testKeyPem, TEST_KEYS } from '../../helpers/bundle-fixtures.js';
 
 const ED = '45cc48b3b875fb13e7a105409dff718364fb5f48e8357759d587fee3b51b12d0';
 const EC = '0ed5832b3fa7d61c33cc973855912c6a725e867cdb68f3fd7b4dd6256ad13248';
+
+/** A file of `size` bytes that takes no disk space (a hole). */
+function sparseFile(path: string, size: number): void {
+  closeSync(openSync(path, 'w'));
+  truncateSync(path, size);
+}
 
 const policyYaml = (keys: string, extra = '') => `apiVersion: rollout-relay.io/v1\nkind: TrustPolicy\n${extra}keys:\n${keys}`;
 
@@ -95,6 +103,20 @@ describe('trust policy', () => {
       await expectCode(() => new JsonFileSequenceStore(path).get('a', 'x'), 'MALFORMED');
       writeFileSync(path, '{nope');
       await expectCode(() => new JsonFileSequenceStore(path).get('a', 'x'), 'MALFORMED');
+    });
+
+    it('refuses a state path that is not a regular file, or above MAX_STATE_FILE_BYTES, with USAGE saying what to do, before reading it', async () => {
+      const fifo = join(dir.path, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      for (const p of ['/dev/zero', dir.path, fifo]) {
+        const err = await expectCode(() => new JsonFileSequenceStore(p).get('a', 'x'), 'USAGE');
+        assert.match(err.message, /^state .* is not a regular file; rollout-relay did not write it: check that --state names the state file, or restore that file from backup$/);
+        await expectCode(() => new JsonFileSequenceStore(p).put('a', 'x', 1), 'USAGE');
+      }
+      const huge = join(dir.path, 'huge.json');
+      sparseFile(huge, MAX_STATE_FILE_BYTES + 1);
+      const err = await expectCode(() => new JsonFileSequenceStore(huge).get('a', 'x'), 'USAGE');
+      assert.match(err.message, new RegExp(`is ${MAX_STATE_FILE_BYTES + 1} bytes, above the ${MAX_STATE_FILE_BYTES}-byte limit for a state file; rollout-relay did not write it`));
     });
   });
 });
