@@ -48,6 +48,21 @@ function checkStat(path: string, st: { isFile(): boolean; size: number }, opts: 
 }
 
 /**
+ * The buffer is sized by the file (one byte more, to see it grow), not by the cap: reading a few-KB
+ * file under a 16 MiB cap must not allocate 16 MiB.
+ */
+function initialBufferBytes(size: number, maxBytes: number): number {
+  return Math.min(size, maxBytes) + 1;
+}
+
+/** A file that grew while being read: a bigger buffer, never beyond one byte over the cap (which refuses it). */
+function grown(buf: Buffer<ArrayBuffer>, maxBytes: number): Buffer<ArrayBuffer> {
+  const bigger = Buffer.alloc(Math.min(maxBytes + 1, buf.length * 2));
+  buf.copy(bigger);
+  return bigger;
+}
+
+/**
  * Reads a file only when it is a regular file of at most `maxBytes` (a path like /dev/zero or a FIFO
  * would otherwise read until memory runs out, or block). Also stops if the file grows past the cap.
  */
@@ -59,10 +74,12 @@ export function readBoundedFileSync(path: string, opts: BoundedReadOptions): Buf
     throw refuse(path, opts, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the path and its permissions`, err);
   }
   try {
-    checkStat(path, fstatSync(fd), opts);
-    const buf = Buffer.alloc(opts.maxBytes + 1);
+    const st = fstatSync(fd);
+    checkStat(path, st, opts);
+    let buf = Buffer.alloc(initialBufferBytes(st.size, opts.maxBytes));
     let n = 0;
     for (;;) {
+      if (n === buf.length) buf = grown(buf, opts.maxBytes);
       const r = readSync(fd, buf, n, buf.length - n, null);
       if (r === 0) break;
       n += r;
@@ -83,10 +100,12 @@ export async function readBoundedFile(path: string, opts: BoundedReadOptions): P
     throw refuse(path, opts, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the path and its permissions`, err);
   }
   try {
-    checkStat(path, await fh.stat(), opts);
-    const buf = Buffer.alloc(opts.maxBytes + 1);
+    const st = await fh.stat();
+    checkStat(path, st, opts);
+    let buf = Buffer.alloc(initialBufferBytes(st.size, opts.maxBytes));
     let n = 0;
     for (;;) {
+      if (n === buf.length) buf = grown(buf, opts.maxBytes);
       const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
       if (bytesRead === 0) break;
       n += bytesRead;

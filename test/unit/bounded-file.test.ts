@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBoundedFile, readBoundedFileSync, MAX_KEY_FILE_BYTES, MAX_POLICY_FILE_BYTES, MAX_SETTINGS_FILE_BYTES } from '../../src/bounded-file.js';
 import { loadRelayConfig } from '../../src/config/load.js';
@@ -27,6 +27,18 @@ describe('bounded file reading (keys, certificates, policies)', function () {
     assert.equal((await readBoundedFile(join(dir.path, 'ok'), opts)).length, 1024);
     await expectCode(() => readBoundedFileSync(join(dir.path, 'big'), opts), 'KEY_INVALID');
     await expectCode(() => readBoundedFile(join(dir.path, 'big'), opts), 'KEY_INVALID');
+  });
+
+  it('reads a file longer than its stat size (a /proc file, or one growing while read) whole, still within the cap', async () => {
+    // /proc/self/status is a regular file whose stat size is 0: the buffer, sized by the file, must grow.
+    const whole = readFileSync('/proc/self/status', 'utf8');
+    assert.ok(whole.length > 64);
+    for (const read of [readBoundedFileSync('/proc/self/status', { ...opts, maxBytes: 1024 * 1024 }), await readBoundedFile('/proc/self/status', { ...opts, maxBytes: 1024 * 1024 })]) {
+      assert.match(read.toString('utf8'), /^Name:\t.*\n[\s\S]*\nPid:\t\d+\n[\s\S]*\n$/);
+      assert.ok(Math.abs(read.length - whole.length) < 64, `read whole: ${read.length} vs ${whole.length} bytes`);
+    }
+    await expectCode(() => readBoundedFileSync('/proc/self/status', { ...opts, maxBytes: 64 }), 'KEY_INVALID');
+    await expectCode(() => readBoundedFile('/proc/self/status', { ...opts, maxBytes: 64 }), 'KEY_INVALID');
   });
 
   it('refuses /dev/zero, a directory and a FIFO without reading or blocking', async () => {
