@@ -63,7 +63,6 @@ export const ERROR_CODES = [
   'HOOK_FAILED',
   'CONFIG_INVALID',
   'SANDBOX_FAILED',
-  'NOT_IMPLEMENTED',
   'USAGE',
 ] as const;
 

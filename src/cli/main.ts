@@ -34,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     process.stderr.write(formatError(err) + '\n');
-    if (err instanceof RelayError && (err.code === 'NOT_IMPLEMENTED' || err.code === 'USAGE')) return EXIT_USAGE;
+    if (err instanceof RelayError && err.code === 'USAGE') return EXIT_USAGE;
     return EXIT_FAILURE;
   }
 }

@@ -187,8 +187,8 @@ async function runPromote(arg: string, opts: PromoteCliOptions): Promise<Promoti
   const bad = result.targets.filter((t) => t.state !== 'completed');
   if (bad.length) {
     const first = bad[0]!;
-    // Exit 1 for every target failure: USAGE/NOT_IMPLEMENTED would read as exit 2.
-    const code = first.code && first.code !== 'USAGE' && first.code !== 'NOT_IMPLEMENTED' ? first.code : 'APPLY_FAILED';
+    // Exit 1 for every target failure: USAGE would read as exit 2.
+    const code = first.code && first.code !== 'USAGE' ? first.code : 'APPLY_FAILED';
     const measured = result.seconds !== undefined ? `measured ${result.seconds.toFixed(1)} s against a ${timeoutMs / 1000} s deadline; ` : '';
     const breach = bad.some((t) => t.code === 'DEADLINE_EXCEEDED') ? 'SLA breached: ' : '';
     throw new RelayError(code, `${breach}${measured}${bad.length} of ${result.targets.length} target(s) not completed: ${bad.map((t) => `${t.target} ${t.state}${t.code ? ` (${t.code})` : ''}`).join(', ')}`);
