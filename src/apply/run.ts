@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readBoundedFile } from '../bounded-file.js';
 import { RelayError, isRelayError } from '../errors.js';
 import { fileChunks, formatDigest, inspectBundle, regularFileSize, scanBundle } from '../bundle/index.js';
 import type { TrustPolicy } from '../policy/index.js';
@@ -58,7 +58,8 @@ export async function applyBundleFile(opts: ApplyBundleOptions): Promise<ApplyBu
     if (verified.digest !== digest) throw err;
     sequenceCheck = 'reapply';
   }
-  const bytes = await readFile(opts.bundlePath);
+  // At most the verified size: a file swapped for a bigger one is refused without reading it all.
+  const bytes = await readBoundedFile(opts.bundlePath, { what: 'bundle', maxBytes: verified.size, code: 'DIGEST_MISMATCH', remedy: 'it changed while it was being verified; nothing was written' });
   if (createHash('sha256').update(bytes).digest('hex') !== verified.digest) {
     throw new RelayError('DIGEST_MISMATCH', `${opts.bundlePath} changed while it was being verified; nothing was written`);
   }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readBoundedFile } from '../bounded-file.js';
 import { indexMetadata } from '../bundle/index-file.js';
 import { parseBundleManifest } from '../bundle/manifest-yaml.js';
 import { objectsOf, scanBundle } from '../bundle/reader.js';
@@ -197,7 +197,8 @@ export async function verifyBundleSource(source: ByteSource, totalSize: number |
 export async function readEnvelopeFile(path: string): Promise<Envelope> {
   const size = await regularFileSize(path);
   if (size > MAX_ENVELOPE_BYTES) throw new RelayError('TOO_LARGE', `signature file ${path} is ${size} bytes, above ${MAX_ENVELOPE_BYTES}; refused`);
-  return parseEnvelope(await readFile(path), path);
+  // Read under the same cap: the file may be replaced by a bigger one after the size check.
+  return parseEnvelope(await readBoundedFile(path, { what: 'signature', maxBytes: MAX_ENVELOPE_BYTES, code: 'TOO_LARGE', remedy: 'refused' }), path);
 }
 
 /** The entry point for the apply engine and the CLI: verify a bundle file and its signature. */
