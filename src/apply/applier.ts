@@ -147,8 +147,12 @@ export interface ApplyReport {
 
 /** A refusal that carries the per-object report. */
 export class ApplyError extends RelayError {
-  constructor(code: RelayErrorCode, message: string, readonly problems: ObjectProblem[] = [], options?: { cause?: unknown }) {
+  /** Phase durations up to the failure, the rollback's included (as the status records them); set when a rollback ran. */
+  readonly phaseDurations: Readonly<Record<string, number>> | undefined;
+
+  constructor(code: RelayErrorCode, message: string, readonly problems: ObjectProblem[] = [], options?: { cause?: unknown; phaseDurations?: Record<string, number> }) {
     super(code, message, options);
+    this.phaseDurations = options?.phaseDurations;
   }
 }
 
@@ -708,12 +712,13 @@ export class Applier {
         startedAt, finishedAt: new Date().toISOString(), message, inventory: keep, phaseDurations: durations,
         keyIds: rolledBackKeyIds(before, lastCompleted),
       }).catch(() => undefined);
-      throw new ApplyError('ROLLED_BACK', message, cause instanceof ApplyError ? cause.problems : [], { cause });
+      throw new ApplyError('ROLLED_BACK', message, cause instanceof ApplyError ? cause.problems : [], { cause, phaseDurations: { ...durations } });
     } catch (err) {
       if (err instanceof ApplyError && err.code === 'ROLLED_BACK') throw err;
+      durations.rollback = Math.round(performance.now() - t);
       const message = `apply failed (${code}: ${why}) and the rollback failed too: ${err instanceof Error ? err.message : String(err)}; the target needs attention`.slice(0, 4000);
       await this.status.update(input.sequence, { state: 'failed', finishedAt: new Date().toISOString(), message, inventory: unionInventory(before?.inventory ?? [], plan.inventory) }).catch(() => undefined);
-      throw new ApplyError('APPLY_FAILED', message, [], { cause });
+      throw new ApplyError('APPLY_FAILED', message, [], { cause, phaseDurations: { ...durations } });
     }
   }
 }

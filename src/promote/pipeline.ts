@@ -397,6 +397,13 @@ export class Promoter {
         afterStepApplied: async (objs) => { await promoteRolloutsFull(drObjects, objs, ctx.deadline); },
       } : {}),
     });
+    const observeApplyPhases = (durations: Readonly<Record<string, number>>): void => {
+      for (const [k, v] of Object.entries(durations)) {
+        if (k in ctx.sharedPhases || k in phases) continue; // timed (and observed) already
+        phases[k] = v;
+        this.safe(() => this.observer.onPhase?.(k, v, { application: ctx.application, target: t.name }));
+      }
+    };
     try {
       const report = await applier.apply({
         application: ctx.application, objects: verified.objects, digest: verified.digest, sequence: verified.index.sequence,
@@ -404,15 +411,13 @@ export class Promoter {
         commit: ctx.commit ?? '', podTemplateHash: ctx.podTemplateHash, keyIds: verified.keyIds,
         ...(verified.differences ? { differences: verified.differences } : {}),
       });
-      for (const [k, v] of Object.entries(report.phaseDurations)) {
-        if (k in ctx.sharedPhases || k in phases) continue; // timed (and observed) already
-        phases[k] = v;
-        this.safe(() => this.observer.onPhase?.(k, v, { application: ctx.application, target: t.name }));
-      }
+      observeApplyPhases(report.phaseDurations);
       await this.cleanUpHooks(kc, ctx.application, t.name);
       const changed = report.applied.filter((a) => a.action !== 'unchanged').length;
       return { state: 'completed', message: `${report.result}: ${report.applied.length} objects (${changed} changed), pruned ${report.pruned.length}` };
     } catch (err) {
+      // A rolled-back apply's phases (the rollback's own among them) reach the metrics too.
+      if (err instanceof ApplyError && err.phaseDurations) observeApplyPhases(err.phaseDurations);
       if (err instanceof ApplyError && err.code === 'ROLLED_BACK') return { state: 'rolled-back', code: 'ROLLED_BACK', message: messageOf(err) };
       return { state: 'failed', code: codeOf(err), message: messageOf(err) };
     }

@@ -6,6 +6,9 @@ import { BatchV1Api, CoreV1Api, type V1ConfigMap, type V1Deployment } from '@kub
 import { parse as parseYaml, stringify } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { isRelayError } from '../../../src/errors.js';
+import type { ApplyError } from '../../../src/apply/index.js';
+import { loadRelayConfig } from '../../../src/config/load.js';
+import { Promoter } from '../../../src/promote/index.js';
 import { StatusWriter } from '../../../src/status/index.js';
 import type { PostCheckResult } from '../../../src/hooks/index.js';
 import { freshNamespace, kubeConfig } from '../support/sandbox.js';
@@ -114,6 +117,7 @@ describe('applier post-check point with real Job hooks', () => {
     const { err } = await applyWithHook(ns, 'smoke-fail.yaml');
     assert.ok(isRelayError(err, 'ROLLED_BACK'), String(err));
     assert.ok(isRelayError((err as Error).cause, 'HOOK_FAILED'));
+    assert.equal(typeof (err as ApplyError).phaseDurations?.rollback, 'number', 'the error carries the rollback\'s duration');
     const status = (await new StatusWriter(kubeConfig('dr'), `${ns}/web`).read())!.record;
     assert.equal(status.state, 'rolled-back');
     assert.match(status.message, /HOOK_FAILED: post-check failed: smoke \(job\)/);
@@ -157,6 +161,35 @@ describe('hook Jobs do not outlive their hook or their application', function ()
 
     await kubeConfig('dr').makeApiClient(CoreV1Api).deleteNamespacedConfigMap({ name: 'rollout-relay-status-web', namespace: ns });
     await waitFor('the garbage collector deletes the Job of the removed application', async () => (await liveJobs(ns)).length === 0, { timeoutMs: 60_000, intervalMs: 250 });
+  });
+
+  it('a promotion rolled back by a failing Job hook reports its phases, the rollback among them, to the observer (metrics)', async () => {
+    const ns = await freshNamespace('rr-job-phases', ['primary']);
+    cleanupDrNamespace(ns);
+    const setup = new RelaySetup();
+    writeFileSync(join(setup.dir, 'smoke-ok.yaml'), template(false));
+    writeFileSync(join(setup.dir, 'smoke-fail.yaml'), template(true));
+    const config = parseYaml(readFileSync(setup.configPath, 'utf8')) as Record<string, unknown>;
+    const withHook = (file: string) => writeFileSync(setup.configPath, stringify({ ...config, hooks: [{ name: 'smoke', type: 'job', template: file, timeout: '60s' }] }));
+    const promote = async () => {
+      const phases: string[] = [];
+      const promoter = new Promoter(loadRelayConfig(setup.configPath), { primary: kubeConfig('primary'), observer: { onPhase: (phase, _ms, labels) => { if (labels.target) phases.push(phase); } } });
+      const result = await promoter.promote({ workload: { kind: 'Rollout', namespace: ns, name: 'web' } });
+      return { target: result.targets[0]!, phases };
+    };
+
+    withHook('smoke-ok.yaml');
+    await applyPrimary(rolloutApp(ns, 'web', 'registry.example/web:1'));
+    await waitComplete('Rollout', ns, 'web', 'registry.example/web:1');
+    const first = await promote();
+    assert.equal(first.target.state, 'completed', first.target.message);
+
+    withHook('smoke-fail.yaml');
+    await applyPrimary(rolloutApp(ns, 'web', 'registry.example/web:2'));
+    await waitComplete('Rollout', ns, 'web', 'registry.example/web:2');
+    const second = await promote();
+    assert.equal(second.target.state, 'rolled-back', second.target.message);
+    for (const phase of ['apply', 'post-checks', 'rollback']) assert.ok(second.phases.includes(phase), `${phase} observed: ${second.phases.join(', ')}`);
   });
 
   it('a Job hook removed from the config: its Job is deleted by the next completed promotion; the remaining hook keeps its latest Job', async () => {
