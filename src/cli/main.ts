@@ -13,6 +13,8 @@ export function buildProgram(): Command {
     .version(PRODUCER_VERSION, '-V, --version')
     .showHelpAfterError('(run rollout-relay --help for the list of commands)')
     .exitOverride()
+    // Options belong to the command they follow: `drill recover --scenario F` is recover's --scenario, not drill's.
+    .enablePositionalOptions()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerCommands(program);
   program.commands.forEach(function applyOverrides(cmd: Command): void {

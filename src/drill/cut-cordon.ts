@@ -50,41 +50,69 @@ async function uncordon(api: UntypedObjectApi, name: string): Promise<void> {
   }
 }
 
-/** Uncordons every node whose mark `which` accepts; returns their names. Problems are collected, then thrown together. */
-async function uncordonMarked(api: UntypedObjectApi, which: (m: DrillMarker) => boolean, log: (line: string) => void): Promise<string[]> {
+/** A node a drill cordoned, with its mark. */
+export interface MarkedNode {
+  name: string;
+  marker: DrillMarker;
+}
+
+/**
+ * Every node of primary carrying a drill's mark, from one list of the nodes. An identity that may not
+ * list nodes is refused (FORBIDDEN): without the list, a node left cordoned by a killed drill would go
+ * unseen, and primary would stay partly cordoned.
+ */
+export async function markedNodes(api: UntypedObjectApi): Promise<MarkedNode[]> {
+  let nodes: NodeObject[];
+  try {
+    nodes = await listNodes(api);
+  } catch (err) {
+    if (apiStatusCode(err) === 403) {
+      throw new RelayError('FORBIDDEN', `the drill may not list primary's nodes (${(err as Error).message}), so it cannot tell whether a drill killed earlier left nodes cordoned (annotation ${CORDON_ANNOTATION}); grant its identity list on nodes (manifests/drill/rbac.yaml does) and run it again`, { cause: err });
+    }
+    throw err;
+  }
+  return nodes.flatMap((n) => {
+    const marker = parseMarker(n.metadata.annotations?.[CORDON_ANNOTATION]);
+    return marker ? [{ name: n.metadata.name, marker }] : [];
+  });
+}
+
+/** Uncordons the given marked nodes. Problems are collected, then thrown together (FORBIDDEN when the identity may not patch nodes). */
+async function uncordonAll(api: UntypedObjectApi, nodes: readonly MarkedNode[], log: (line: string) => void): Promise<string[]> {
   const done: string[] = [];
   const problems: string[] = [];
-  for (const node of await listNodes(api)) {
-    const marker = parseMarker(node.metadata.annotations?.[CORDON_ANNOTATION]);
-    if (!marker || !which(marker)) continue;
+  let forbidden = false;
+  for (const { name, marker } of nodes) {
     try {
-      await uncordon(api, node.metadata.name);
-      done.push(node.metadata.name);
-      log(`uncordoned node ${node.metadata.name} in primary (cordoned by the drill at ${marker.at})`);
+      await uncordon(api, name);
+      done.push(name);
+      log(`uncordoned node ${name} in primary (cordoned by the drill at ${marker.at})`);
     } catch (err) {
-      problems.push(`${node.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
+      forbidden ||= apiStatusCode(err) === 403;
+      problems.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   if (problems.length) {
-    throw new RelayError('CUT_FAILED', `could not uncordon every node the drill cordoned: ${problems.join('; ')}; uncordon them by hand (kubectl uncordon NODE; kubectl annotate node NODE ${CORDON_ANNOTATION}-)`);
+    const left = nodes.filter((n) => !done.includes(n.name)).map((n) => n.name);
+    const byHand = left.map((n) => `kubectl uncordon ${n}; kubectl annotate node ${n} ${CORDON_ANNOTATION}-`).join('; ');
+    const grant = forbidden ? ' or grant the drill patch on nodes (manifests/drill/rbac-cordon.yaml) and run it again' : '';
+    throw new RelayError(forbidden ? 'FORBIDDEN' : 'CUT_FAILED', `could not uncordon every node a drill cordoned in primary (still cordoned: ${left.join(', ')}): ${problems.join('; ')}; uncordon them by hand (${byHand})${grant}`);
   }
   return done;
 }
 
 /**
  * Uncordons the nodes an earlier drill cordoned and could not uncordon (it was killed): every node
- * carrying the drill's annotation. Refuses while that drill still runs on this host.
+ * carrying the drill's annotation, whatever the cut of the drill that finds them. Refuses while the
+ * drill that marked one still runs on this host.
  */
 export async function recoverCordonCut(primary: KubeConfig, log: (line: string) => void): Promise<string[]> {
   const api = UntypedObjectApi.forKubeConfig(primary);
-  const left = (await listNodes(api)).flatMap((n) => {
-    const m = parseMarker(n.metadata.annotations?.[CORDON_ANNOTATION]);
-    return m ? [{ name: n.metadata.name, marker: m }] : [];
-  });
+  const left = await markedNodes(api);
   for (const { name, marker } of left) assertLeftBehind(marker, `node ${name} of primary`);
   if (left.length === 0) return [];
   log(`uncordoning ${left.length} node(s) an interrupted drill left cordoned in primary: ${left.map((l) => l.name).join(', ')}`);
-  return uncordonMarked(api, () => true, log);
+  return uncordonAll(api, left, log);
 }
 
 /**
@@ -183,7 +211,7 @@ export class CordonCut implements Cut {
 
   /** Uncordons exactly the nodes this cut marked, then waits until the workloads are complete again. */
   async undo(): Promise<void> {
-    await uncordonMarked(this.api, (m) => m.id === this.marker.id, this.deps.log);
+    await uncordonAll(this.api, (await markedNodes(this.api)).filter((n) => n.marker.id === this.marker.id), this.deps.log);
     const deadline = Date.now() + COMPLETE_TIMEOUT_MS;
     for (const w of this.deps.workloads) {
       for (;;) {

@@ -11,6 +11,12 @@ import { RelayError } from '../errors.js';
 export const CORDON_ANNOTATION = 'rollout-relay.io/drill-cordoned';
 /** On a workload the scale-to-zero cut scaled to 0: which drill, and the replicas it had. */
 export const REPLICAS_ANNOTATION = 'rollout-relay.io/drill-replicas';
+/**
+ * Beside REPLICAS_ANNOTATION on a workload scaled to 0, in the same patch: a label, so the next drill
+ * finds every such workload of primary with one selected list per kind (annotations cannot be selected).
+ */
+export const CUT_LABEL = 'rollout-relay.io/drill-cut';
+export const SCALED_TO_ZERO = 'scale-to-zero';
 
 export interface DrillMarker {
   /** Unique per cut: `host/pid/at`. */

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
-import { wrapTransport } from '../cluster/api-errors.js';
+import { apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
 import { readBoundedFileSync, MAX_STATE_FILE_BYTES } from '../bounded-file.js';
 import { RelayError } from '../errors.js';
 import type { WorkloadRef } from '../promote/types.js';
 import type { StoppedComponent } from '../sandbox/restart.js';
 import { CordonCut } from './cut-cordon.js';
-import { assertLeftBehind, newMarker, parseMarker, pidAlive, REPLICAS_ANNOTATION } from './cut-marker.js';
+import { assertLeftBehind, CUT_LABEL, newMarker, parseMarker, pidAlive, REPLICAS_ANNOTATION, SCALED_TO_ZERO, type DrillMarker } from './cut-marker.js';
 import { workloadPath } from './primary-workloads.js';
 import type { CutSpec } from './scenario.js';
 
@@ -142,6 +142,12 @@ async function restartAndWait(dir: string, stopped: CutRecord['stopped'], log: (
   throw new RelayError('SANDBOX_FAILED', `${stopped.context}/${stopped.component} did not become ready within ${READY_TIMEOUT_MS / 1000} s after the drill restarted it: ${last}; restart the sandbox (rollout-relay sandbox up --dir ${dir})`);
 }
 
+/** The sandbox cut an earlier drill left in `dir` (its record), if any: for a look without undoing it. */
+export function sandboxCutLeft(dir: string): { context: string; component: string; at: string; drillPid: number } | undefined {
+  const r = readRecord(dir);
+  return r && { context: r.stopped.context, component: r.stopped.component, at: r.at, drillPid: r.drillPid };
+}
+
 /**
  * Undoes a sandbox cut that an earlier drill left behind (it was killed before its undo ran).
  * Refuses while that drill still runs.
@@ -197,14 +203,17 @@ export class CommandCut implements Cut {
 // ---- scale-to-zero: the primary workloads stop serving ----
 
 interface WorkloadMeta {
-  metadata?: { annotations?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
   spec?: { replicas?: number };
 }
 
-/** Sets `spec.replicas` and the workload's record of the cut (null removes it) in one patch. */
+/** Sets `spec.replicas` and the workload's record of the cut (null removes it: annotation and label) in one patch. */
 async function patchReplicas(api: UntypedObjectApi, w: WorkloadRef, replicas: number, record: string | null): Promise<void> {
   try {
-    await api.patchRaw(workloadPath(w), 'application/merge-patch+json', { metadata: { annotations: { [REPLICAS_ANNOTATION]: record } }, spec: { replicas } });
+    await api.patchRaw(workloadPath(w), 'application/merge-patch+json', {
+      metadata: { annotations: { [REPLICAS_ANNOTATION]: record }, labels: { [CUT_LABEL]: record === null ? null : SCALED_TO_ZERO } },
+      spec: { replicas },
+    });
   } catch (err) {
     throw wrapTransport(err, `scaling ${w.kind} ${w.namespace}/${w.name} to ${replicas}`);
   }
@@ -218,20 +227,73 @@ async function readWorkloadMeta(api: UntypedObjectApi, w: WorkloadRef): Promise<
   }
 }
 
+/** A workload a drill scaled to 0, with the replicas it had and when. */
+export interface ScaledWorkload {
+  ref: WorkloadRef;
+  replicas: number;
+  at: string;
+  marker: DrillMarker;
+}
+
+const WORKLOAD_LISTS: readonly { kind: WorkloadRef['kind']; path: string; plural: string }[] = [
+  { kind: 'Deployment', path: '/apis/apps/v1/deployments', plural: 'deployments' },
+  { kind: 'Rollout', path: '/apis/argoproj.io/v1alpha1/rollouts', plural: 'rollouts' },
+];
+
 /**
- * Restores the workloads an earlier drill scaled to 0 and could not restore (it was killed): each
- * carrying REPLICAS_ANNOTATION gets its recorded replicas back. Returns the ones restored.
+ * Every workload in every namespace of primary that a drill scaled to 0 (CUT_LABEL selects them, the
+ * annotation holds the replicas). An identity that may not list them cluster-wide is refused
+ * (FORBIDDEN) rather than left to miss one; a cluster without Argo Rollouts has no Rollout to find.
  */
-export async function recoverScaleToZero(primary: KubeConfig, workloads: WorkloadRef[], log: (line: string) => void): Promise<WorkloadRef[]> {
+export async function scaledWorkloads(api: UntypedObjectApi): Promise<ScaledWorkload[]> {
+  const out: ScaledWorkload[] = [];
+  for (const { kind, path, plural } of WORKLOAD_LISTS) {
+    let items: WorkloadMeta[];
+    try {
+      items = ((await api.getPath(path, { labelSelector: `${CUT_LABEL}=${SCALED_TO_ZERO}` })) as { items?: WorkloadMeta[] }).items ?? [];
+    } catch (err) {
+      if (apiStatusCode(err) === 404 && kind === 'Rollout') continue;
+      if (apiStatusCode(err) === 403) {
+        throw new RelayError('FORBIDDEN', `the drill may not list ${plural} in all namespaces of primary (${(err as Error).message}), so it cannot tell whether a drill killed earlier left workloads scaled to 0 (label ${CUT_LABEL}=${SCALED_TO_ZERO}); grant its identity list on deployments and rollouts cluster-wide (the ClusterRole rollout-relay-primary-read that manifests/drill/rbac.yaml binds) and run it again`, { cause: err });
+      }
+      throw wrapTransport(err, `listing the ${plural} a drill scaled to 0 in primary`);
+    }
+    for (const item of items) {
+      const marker = parseMarker<{ replicas: number }>(item.metadata?.annotations?.[REPLICAS_ANNOTATION]);
+      if (!marker || typeof marker.replicas !== 'number' || !item.metadata?.name || !item.metadata.namespace) continue;
+      out.push({ ref: { kind, namespace: item.metadata.namespace, name: item.metadata.name }, replicas: marker.replicas, at: marker.at, marker });
+    }
+  }
+  return out;
+}
+
+/**
+ * Restores the workloads an earlier drill scaled to 0 and could not restore (it was killed): every
+ * workload of primary carrying the drill's record, whatever the cut of the drill that finds them,
+ * gets its recorded replicas back. Refuses while the drill that scaled one still runs on this host.
+ */
+export async function recoverScaleToZero(primary: KubeConfig, log: (line: string) => void): Promise<ScaledWorkload[]> {
   const api = UntypedObjectApi.forKubeConfig(primary);
-  const restored: WorkloadRef[] = [];
-  for (const w of workloads) {
-    const marker = parseMarker<{ replicas: number }>((await readWorkloadMeta(api, w)).metadata?.annotations?.[REPLICAS_ANNOTATION]);
-    if (!marker || typeof marker.replicas !== 'number') continue;
-    assertLeftBehind(marker, `${w.kind} ${w.namespace}/${w.name} (scaled to 0)`);
-    await patchReplicas(api, w, marker.replicas, null);
-    log(`restored ${w.kind} ${w.namespace}/${w.name} in primary to ${marker.replicas} replicas (an interrupted drill scaled it to 0 at ${marker.at})`);
-    restored.push(w);
+  const left = await scaledWorkloads(api);
+  for (const { ref, marker } of left) assertLeftBehind(marker, `${ref.kind} ${ref.namespace}/${ref.name} (scaled to 0)`);
+  const problems: string[] = [];
+  let forbidden = false;
+  const restored: ScaledWorkload[] = [];
+  for (const s of left) {
+    const { ref: w, replicas } = s;
+    try {
+      await patchReplicas(api, w, replicas, null);
+      log(`restored ${w.kind} ${w.namespace}/${w.name} in primary to ${replicas} replicas (an interrupted drill scaled it to 0 at ${s.at})`);
+      restored.push(s);
+    } catch (err) {
+      forbidden ||= apiStatusCode(err) === 403;
+      problems.push(`${w.kind} ${w.namespace}/${w.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (problems.length) {
+    const byHand = left.filter((s) => !restored.includes(s)).map(({ ref: w, replicas }) => `kubectl -n ${w.namespace} scale ${w.kind.toLowerCase()} ${w.name} --replicas=${replicas}; kubectl -n ${w.namespace} annotate ${w.kind.toLowerCase()} ${w.name} ${REPLICAS_ANNOTATION}-; kubectl -n ${w.namespace} label ${w.kind.toLowerCase()} ${w.name} ${CUT_LABEL}-`).join('; ');
+    const grant = forbidden ? ' or grant the drill patch on deployments and rollouts (manifests/drill/rbac.yaml) and run it again' : '';
+    throw new RelayError(forbidden ? 'FORBIDDEN' : 'CUT_FAILED', `could not restore every workload a drill scaled to 0 in primary: ${problems.join('; ')}; restore them by hand (${byHand})${grant}`);
   }
   return restored;
 }

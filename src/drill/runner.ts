@@ -9,23 +9,23 @@ import { WORKLOAD_API_VERSION } from '../export/exporter.js';
 import type { LiveObject } from '../export/select.js';
 import type { PostCheckResult } from '../hooks/types.js';
 import { nullLogger } from '../promote/deps.js';
-import { Promoter, type WorkloadState } from '../promote/pipeline.js';
+import { Promoter } from '../promote/pipeline.js';
 import { SourceRecord, type SourceRecordData } from '../promote/source-record.js';
 import { configTargetClients } from '../promote/targets.js';
 import type { PromotionResult, WorkloadRef } from '../promote/types.js';
 import type { StatusRecord } from '../status/model.js';
 import { StatusWriter } from '../status/writer.js';
-import { recoverCordonCut } from './cut-cordon.js';
-import { createCut, recoverSandboxCut, recoverScaleToZero, type Cut } from './cuts.js';
+import { createCut, type Cut } from './cuts.js';
 import { computeRpo, drServing, judge, rtoSeconds, sameRelease, type Release, type ReleaseTime, type Rpo } from './measure.js';
 import type { DrillProgress } from './progress.js';
 import type { DrillPostCheck, DrillReport, DrillStep, DrillTargetResult } from './report.js';
+import { notBackError, recoverLeftovers, recoverySummary, waitComplete } from './recover.js';
 import type { DrillScenario, StepName } from './scenario.js';
 
 /** How often DR is probed after the cut (design §8: RTO probed every 250 ms). */
 export const PROBE_INTERVAL_MS = 250;
-/** How long failback waits for primary to answer and its workloads to be complete again. */
-const FAILBACK_WAIT_MS = 180_000;
+/** How long failback (and a recovery before the drill) waits for primary to answer and its workloads to be complete again. */
+export const FAILBACK_WAIT_MS = 180_000;
 const IN_FLIGHT: ReadonlySet<string> = new Set(['pending', 'verifying', 'applying', 'post-checks']);
 const RS_REVISION: Record<WorkloadRef['kind'], string> = { Rollout: 'rollout.argoproj.io/revision', Deployment: 'deployment.kubernetes.io/revision' };
 
@@ -39,6 +39,8 @@ export interface DrillDeps {
   clock?: () => number;
   /** Clients per target; default: from the config (resolved once, before the cut). */
   targetClient?: (t: TargetConfig) => Promise<ClusterTarget>;
+  /** How long the preflight waits for primary's workloads after undoing a cut a killed drill left (default FAILBACK_WAIT_MS). */
+  recoveryWaitMs?: number;
 }
 
 /** One application of the scenario, as the drill follows it. */
@@ -190,21 +192,26 @@ export class DrillRunner {
   // ---- before anything changes ----
 
   /**
-   * Refuses to start (throws, nothing changed) when a workload is missing, a rollout is still running
-   * in primary or a promotion is in flight on a target: a drill then would measure a moving target.
+   * First undoes every cut a drill killed with SIGKILL left behind (any cut type; see recover.ts) and
+   * waits for primary's workloads to be complete again. Then refuses to start (throws, nothing changed)
+   * when a workload is missing, a rollout is still running in primary or a promotion is in flight on a
+   * target: a drill then would measure a moving target.
    */
   private async preflight(): Promise<void> {
     const log = (line: string) => this.deps.progress.note(line);
     const cut = this.scenario.cut;
-    if (cut.type === 'sandbox') await recoverSandboxCut(cut.dir, log);
+    // Drills killed with SIGKILL left their cut behind: undo every kind first, whatever this drill's cut.
+    const recovery = await recoverLeftovers({ primary: this.deps.primary, sandboxDir: cut.type === 'sandbox' ? cut.dir : undefined, log });
     const refs: WorkloadRef[] = [];
     for (const a of this.scenario.applications) refs.push(await this.promoter.findWorkload(a.namespace, a.name));
-    // A drill killed with SIGKILL left its Kubernetes cut behind (recorded on the objects): undo it first.
-    let recovered = false;
-    if (cut.type === 'cordon') recovered = (await recoverCordonCut(this.deps.primary, log)).length > 0;
-    if (cut.type === 'scale-to-zero') recovered = (await recoverScaleToZero(this.deps.primary, refs, log)).length > 0;
+    if (recoverySummary(recovery)) {
+      // After an undo the pods come back first: wait for them, and say what is not back if they do not.
+      const waitMs = this.deps.recoveryWaitMs ?? FAILBACK_WAIT_MS;
+      const left = await waitComplete(refs, (ref) => this.promoter.readWorkload(ref), this.clock() + waitMs, { clock: this.clock, pause: (ms) => this.pause(ms), intervalMs: PROBE_INTERVAL_MS });
+      if (left.length) throw notBackError(recovery, left, waitMs, 'run the drill again once they are complete; the drill did not start');
+    }
     for (const ref of refs) {
-      const ws = recovered ? await this.untilComplete(ref, this.clock() + FAILBACK_WAIT_MS) : await this.promoter.readWorkload(ref);
+      const ws = await this.promoter.readWorkload(ref);
       if (!ws.complete) {
         throw new RelayError('PROMOTION_IN_FLIGHT', `${ref.kind} ${ref.namespace}/${ref.name} is rolling out in primary (${ws.reason}); a promotion follows it. Run the drill once it completed; nothing was done`);
       }
@@ -220,15 +227,6 @@ export class DrillRunner {
     }
     this.cut = createCut(cut, { primary: this.deps.primary, workloads: refs, log, workloadState: (ref) => this.promoter.readWorkload(ref) });
     await this.cut.check?.();
-  }
-
-  /** Primary's workload once complete, or as it is at `deadline` (after a recovered cut its pods come back first). */
-  private async untilComplete(ref: WorkloadRef, deadline: number): Promise<WorkloadState> {
-    for (;;) {
-      const ws = await this.promoter.readWorkload(ref);
-      if (ws.complete || this.clock() >= deadline) return ws;
-      await this.pause(PROBE_INTERVAL_MS);
-    }
   }
 
   private async drStatus(app: AppRun, t: TargetConfig): Promise<StatusRecord | undefined> {

@@ -3,20 +3,25 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../../src/sandbox/http.js';
+import { loadRelayConfig } from '../../../src/config/load.js';
 import { CordonCut, recoverCordonCut } from '../../../src/drill/cut-cordon.js';
-import { CORDON_ANNOTATION, REPLICAS_ANNOTATION } from '../../../src/drill/cut-marker.js';
+import { CORDON_ANNOTATION, CUT_LABEL, REPLICAS_ANNOTATION } from '../../../src/drill/cut-marker.js';
+import { recoverScaleToZero, ScaleToZeroCut } from '../../../src/drill/cuts.js';
 import { workloadPods } from '../../../src/drill/primary-workloads.js';
+import { createProgress } from '../../../src/drill/progress.js';
+import { DrillRunner } from '../../../src/drill/runner.js';
+import { loadScenario } from '../../../src/drill/scenario.js';
 import { RelayError } from '../../../src/errors.js';
 import { kubeConfig } from '../support/sandbox.js';
 import { closedPort, objects, readLive } from '../promote/support.js';
-import { DrillSetup, runDrill } from './support.js';
+import { DrillSetup, runDrill, runRecover } from './support.js';
 
 interface Node {
   metadata: { name: string; uid: string; annotations?: Record<string, string>; labels?: Record<string, string> };
   spec?: { unschedulable?: boolean };
 }
 interface Rollout {
-  metadata: { uid: string; annotations: Record<string, string> };
+  metadata: { uid: string; annotations: Record<string, string>; labels?: Record<string, string> };
   spec: { replicas: number };
 }
 
@@ -30,7 +35,8 @@ const setUnschedulable = (name: string, value: boolean | null) => objects('prima
 /**
  * The cordon cut on the real sandbox (a zone failure of primary: its nodes cordoned, the
  * application's pods on them deleted), its undo, and the recovery of Kubernetes cuts a drill killed
- * with SIGKILL left behind (cordon and scale-to-zero, recorded on the objects themselves).
+ * with SIGKILL left behind (cordon and scale-to-zero, recorded on the objects themselves) by the
+ * next drill whatever its cut, and by `drill recover`.
  */
 describe('drill: cordon cut, and Kubernetes cuts recovered after SIGKILL', function () {
   this.timeout(300_000);
@@ -45,6 +51,7 @@ describe('drill: cordon cut, and Kubernetes cuts recovered after SIGKILL', funct
   afterEach(async () => {
     // Whatever a test left, primary's nodes are schedulable and unmarked again for the next tests.
     await recoverCordonCut(kubeConfig('primary'), () => undefined);
+    await recoverScaleToZero(kubeConfig('primary'), () => undefined);
     for (const n of await nodes()) if (n.spec?.unschedulable) await setUnschedulable(n.metadata.name, null);
     await waitFor('web complete in primary', complete, { timeoutMs: 180_000, intervalMs: 250 });
   });
@@ -116,54 +123,113 @@ describe('drill: cordon cut, and Kubernetes cuts recovered after SIGKILL', funct
     for (const [av, kind, name] of [['v1', 'ConfigMap', 'web-config'], ['v1', 'Service', 'web']] as const) await readLive('primary', av, kind, drill.ns, name);
   });
 
-  it('a drill killed with SIGKILL mid-cordon leaves its nodes marked; the next drill uncordons them first and passes', async () => {
-    const scenario = drill.setup.scenario('killed-cordon', { applications: [`${drill.ns}/web`], cut: { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone=shanghai-c' } }, await heldConfig('relay-held-cordon.yaml'));
+  /** Runs a drill with `cut` held in verify-dr, and kills it with SIGKILL once `cutDone` shows on its stderr: its cut is left behind. */
+  async function killedDrill(name: string, cut: Record<string, unknown>, cutDone: RegExp): Promise<void> {
     let killed = false;
-    const r = await runDrill(scenario, reports('killed-cordon'), {
+    const r = await runDrill(drill.setup.scenario(name, { applications: [`${drill.ns}/web`], cut }, await heldConfig(`relay-${name}.yaml`)), reports(name), {
       onStderr: (text, child) => {
-        if (killed || !/cordoned 1 node\(s\) in primary/.test(text)) return;
+        if (killed || !cutDone.test(text)) return;
         killed = true;
         child.kill('SIGKILL');
       },
     });
-    assert.ok(killed, `the drill never cordoned:\n${r.stderr}`);
+    assert.ok(killed, `the drill never made its cut:\n${r.stderr}`);
     assert.equal(r.report, undefined);
+  }
+  const killedCordon = () => killedDrill('killed-cordon', { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone=shanghai-c' }, /cordoned 1 node\(s\) in primary/);
+
+  it('a drill killed with SIGKILL mid-cordon leaves its node marked; the next drill, whatever its cut (here scale-to-zero), uncordons it first and passes', async () => {
+    await killedCordon();
     // Nothing undid the cut: the node is still cordoned, and marked by the killed drill.
     const left = await node('primary-node-2');
     assert.equal(left.spec?.unschedulable, true);
     assert.ok(left.metadata.annotations?.[CORDON_ANNOTATION]);
 
-    const next = await runDrill(drill.setup.scenario('after-kill-cordon', { applications: [`${drill.ns}/web`], cut: { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone=shanghai-c' } }), reports('after-kill-cordon'));
+    const next = await runDrill(drill.setup.scenario('after-kill-cordon', { applications: [`${drill.ns}/web`], cut: { type: 'scale-to-zero' } }), reports('after-kill-cordon'));
     assert.match(next.stderr, /uncordoning 1 node\(s\) an interrupted drill left cordoned in primary: primary-node-2/);
     assert.equal(next.code, 0, next.stderr);
     assert.equal(next.report!.verdict, 'pass', next.report!.reason);
+    assert.equal(next.report!.cut.type, 'scale-to-zero');
     const back = await node('primary-node-2');
     assert.equal(back.spec?.unschedulable ?? false, false);
     assert.equal(back.metadata.annotations?.[CORDON_ANNOTATION], undefined);
   });
 
-  it('a drill killed with SIGKILL after scale-to-zero leaves the replicas on the Rollout; the next drill restores exactly them first and passes', async () => {
+  it('a drill killed with SIGKILL after scale-to-zero leaves the replicas on the Rollout; the next drill, whatever its cut (here cordon), restores exactly them first and passes', async () => {
     const before = await rollout();
-    let killed = false;
-    const r = await runDrill(drill.setup.scenario('killed-scale', { applications: [`${drill.ns}/web`], cut: { type: 'scale-to-zero' } }, await heldConfig('relay-held-scale.yaml')), reports('killed-scale'), {
-      onStderr: (text, child) => {
-        if (killed || !/scaled Rollout .*\/web in primary from 2 to 0 replicas/.test(text)) return;
-        killed = true;
-        child.kill('SIGKILL');
-      },
-    });
-    assert.ok(killed, `the drill never scaled:\n${r.stderr}`);
+    await killedDrill('killed-scale', { type: 'scale-to-zero' }, /scaled Rollout .*\/web in primary from 2 to 0 replicas/);
     const left = await rollout();
     assert.equal(left.spec.replicas, 0);
     assert.equal(JSON.parse(left.metadata.annotations[REPLICAS_ANNOTATION]!).replicas, 2);
+    assert.equal(left.metadata.labels?.[CUT_LABEL], 'scale-to-zero');
 
-    const next = await runDrill(drill.setup.scenario('after-kill-scale', { applications: [`${drill.ns}/web`], cut: { type: 'scale-to-zero' } }), reports('after-kill-scale'));
+    const next = await runDrill(drill.setup.scenario('after-kill-scale', { applications: [`${drill.ns}/web`], cut: { type: 'cordon', nodeSelector: 'topology.kubernetes.io/zone=shanghai-c' } }), reports('after-kill-scale'));
     assert.match(next.stderr, /restored Rollout .*\/web in primary to 2 replicas \(an interrupted drill scaled it to 0 at /);
     assert.equal(next.code, 0, next.stderr);
     assert.equal(next.report!.verdict, 'pass', next.report!.reason);
+    assert.equal(next.report!.cut.type, 'cordon');
     const after = await rollout();
     assert.equal(after.spec.replicas, 2);
     assert.equal(after.metadata.annotations[REPLICAS_ANNOTATION], undefined);
+    assert.equal(after.metadata.labels?.[CUT_LABEL], undefined);
     assert.equal(after.metadata.annotations['rollout.argoproj.io/revision'], before.metadata.annotations['rollout.argoproj.io/revision']);
+  });
+
+  it('drill recover: --dry-run lists what a killed drill left and changes nothing; then it uncordons, waits for the workload and says so; once more: nothing to recover', async () => {
+    await killedCordon();
+    const scenario = drill.setup.scenario('recover', { applications: [`${drill.ns}/web`], cut: { type: 'scale-to-zero' } });
+    const look = await runRecover(scenario, ['--dry-run']);
+    assert.equal(look.code, 0, look.stderr);
+    assert.match(look.stdout, /^cordon +node primary-node-2 since \S+ by \S+\/\d+$/m);
+    assert.match(look.stdout, /dry run: nothing was changed; run again without --dry-run to undo these/);
+    assert.equal((await node('primary-node-2')).spec?.unschedulable, true);
+    const json = await runRecover(scenario, ['--dry-run', '--json']);
+    assert.deepEqual((JSON.parse(json.stdout) as { leftovers: { cut: string; what: string }[] }).leftovers.map((l) => [l.cut, l.what]), [['cordon', 'node primary-node-2']]);
+
+    const r = await runRecover(scenario);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /uncordoned node primary-node-2 in primary \(cordoned by the drill at /);
+    assert.equal(r.stdout, `recovered: uncordoned node(s) primary-node-2; Rollout ${drill.ns}/web complete in primary\n`);
+    const back = await node('primary-node-2');
+    assert.equal(back.spec?.unschedulable ?? false, false);
+    assert.equal(back.metadata.annotations?.[CORDON_ANNOTATION], undefined);
+    assert.equal(await complete(), true);
+
+    const again = await runRecover(scenario, ['--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout), { recovered: false, sandbox: null, nodes: [], workloads: [], complete: [ref()] });
+  });
+
+  it('after a recovery, a workload that cannot come back (its pods can never be scheduled) refuses with DEADLINE_EXCEEDED naming what was undone and what is not back, not PROMOTION_IN_FLIGHT', async () => {
+    // What a drill killed after its scale-to-zero cut leaves. This process made it, so for a drill run
+    // in this process it counts as left behind (as for the next drill after a SIGKILL).
+    await new ScaleToZeroCut(kubeConfig('primary'), [ref()], () => undefined).apply();
+    await waitFor('web has no pod left in primary', async () => (await workloadPods(objects('primary'), ref())).length === 0, { timeoutMs: 60_000, intervalMs: 250 });
+    // An operator cordons every node meanwhile (no drill mark): the restored replicas can never be scheduled.
+    for (const n of await nodes()) await setUnschedulable(n.metadata.name, true);
+    const scenario = loadScenario(drill.setup.scenario('not-back', { applications: [`${drill.ns}/web`], cut: { type: 'scale-to-zero' } }));
+    const lines: string[] = [];
+    const progress = createProgress({ slaMs: scenario.slaMs, steps: scenario.steps, tty: false, write: (l) => lines.push(l) });
+    const runner = new DrillRunner({ scenario, config: loadRelayConfig(scenario.config), primary: kubeConfig('primary'), progress, recoveryWaitMs: 3_000 });
+    try {
+      await assert.rejects(runner.run(), (e: unknown) => {
+        assert.ok(e instanceof RelayError, String(e));
+        assert.equal(e.code, 'DEADLINE_EXCEEDED', e.message);
+        assert.ok(e.message.startsWith(`undid what an interrupted drill left in primary (restored Rollout ${drill.ns}/web to 2 replicas), but this workload is not complete 3 s later: Rollout ${drill.ns}/web (`), e.message);
+        assert.match(e.message, new RegExp(`check their pods and primary's nodes \\(kubectl get pods -n ${drill.ns} -o wide; kubectl get nodes\\), then run the drill again once they are complete; the drill did not start$`));
+        assert.doesNotMatch(e.message, /rolling out|promotion follows/);
+        return true;
+      });
+    } finally {
+      progress.close();
+    }
+    assert.ok(lines.some((l) => /restored Rollout .*\/web in primary to 2 replicas \(an interrupted drill scaled it to 0 at /.test(l)), lines.join(''));
+    // The replicas and the record are back to normal; the nodes are as the operator left them; no pod of web runs.
+    const after = await rollout();
+    assert.equal(after.spec.replicas, 2);
+    assert.equal(after.metadata.annotations[REPLICAS_ANNOTATION], undefined);
+    assert.equal(after.metadata.labels?.[CUT_LABEL], undefined);
+    for (const n of await nodes()) assert.equal(n.spec?.unschedulable, true, n.metadata.name);
+    assert.deepEqual((await workloadPods(objects('primary'), ref())).filter((p) => p.nodeName !== ''), []);
   });
 });

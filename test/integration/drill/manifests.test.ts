@@ -30,7 +30,7 @@ describe('manifests: drill CronJob, kubectl apply -k --dry-run=server', function
 
   it('every object of manifests/drill is valid', async () => {
     const { stdout } = await run(sandbox().binaries.kubectl, ['--kubeconfig', sandbox().kubeconfig, '--context', 'primary', 'apply', '-k', DRILL, '--dry-run=server', '--validate=strict']);
-    for (const obj of ['cronjob.batch/rollout-relay-drill', 'configmap/rollout-relay-drill', 'serviceaccount/rollout-relay-drill', 'clusterrole.rbac.authorization.k8s.io/rollout-relay-drill-scale', 'role.rbac.authorization.k8s.io/rollout-relay-drill-signing']) {
+    for (const obj of ['cronjob.batch/rollout-relay-drill', 'configmap/rollout-relay-drill', 'serviceaccount/rollout-relay-drill', 'clusterrole.rbac.authorization.k8s.io/rollout-relay-drill-scale', 'clusterrole.rbac.authorization.k8s.io/rollout-relay-drill-nodes-read', 'role.rbac.authorization.k8s.io/rollout-relay-drill-signing']) {
       assert.match(stdout, new RegExp(`^${obj.replace(/\./g, '\\.')} created \\(server dry run\\)$`, 'm'));
     }
   });

@@ -110,6 +110,19 @@ export function runDrill(scenario: string, reportDir: string, opts: { formats?: 
   });
 }
 
+/** Runs `rollout-relay drill recover --scenario FILE ...args` (the real CLI) in a child process. */
+export function runRecover(scenario: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'drill', 'recover', '--scenario', scenario, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** The sandbox as it is now (the drill restarted primary's API server: new pid), healthy, without a cut left behind. */
 export async function sandboxHealthy(): Promise<void> {
   const dir = sandbox().dir;

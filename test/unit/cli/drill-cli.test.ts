@@ -61,6 +61,23 @@ describe('rollout-relay drill (no cluster needed)', () => {
     assert.match(r.stderr, /error CONFIG_INVALID: drill scenario .*: config: config .*missing\.yaml cannot be read \(ENOENT\)/);
   });
 
+  it('--scenario is required of drill and of drill recover (usage, exit 2); recover takes its own --scenario, and a bad --wait is usage', async () => {
+    const d = await runCliInProcess('drill', '--yes');
+    assert.equal(d.code, 2);
+    assert.match(d.stderr, /error USAGE: required option '--scenario <file>' not specified/);
+    const r = await runCliInProcess('drill', 'recover');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /required option '--scenario <file>' not specified/);
+    const { file } = setup();
+    const w = await runCliInProcess('drill', 'recover', '--scenario', file, '--wait', 'soon');
+    assert.equal(w.code, 2);
+    assert.match(w.stderr, /error USAGE: --wait takes a duration like 180s or 5m; got "soon"/);
+    // The scenario's config is loaded (and refused) by recover as by the drill.
+    const c = await runCli(['drill', 'recover', '--scenario', setup({ config: 'missing.yaml' }).file, '--dry-run']);
+    assert.equal(c.code, 1);
+    assert.match(c.stderr, /error CONFIG_INVALID: drill scenario .*: config: config .*missing\.yaml cannot be read \(ENOENT\)/);
+  });
+
   it('parseFormats: defaults json,md; duplicates once', () => {
     assert.deepEqual(parseFormats(undefined), ['json', 'md']);
     assert.deepEqual(parseFormats('junit, html,junit'), ['junit', 'html']);
