@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
+import { apiMessage, apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
 import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
 import { RelayError } from '../errors.js';
 import type { WorkloadRef } from '../promote/types.js';
@@ -67,7 +67,7 @@ export async function markedNodes(api: UntypedObjectApi): Promise<MarkedNode[]> 
     nodes = await listNodes(api);
   } catch (err) {
     if (apiStatusCode(err) === 403) {
-      throw new RelayError('FORBIDDEN', `the drill may not list primary's nodes (${(err as Error).message}), so it cannot tell whether a drill killed earlier left nodes cordoned (annotation ${CORDON_ANNOTATION}); grant its identity list on nodes (manifests/drill/rbac.yaml does) and run it again`, { cause: err });
+      throw new RelayError('FORBIDDEN', `the drill may not list primary's nodes (${apiMessage(err)}), so it cannot tell whether a drill killed earlier left nodes cordoned (annotation ${CORDON_ANNOTATION}); grant its identity list on nodes (manifests/drill/rbac.yaml does) and run it again`, { cause: err });
     }
     throw err;
   }
@@ -89,7 +89,7 @@ async function uncordonAll(api: UntypedObjectApi, nodes: readonly MarkedNode[], 
       log(`uncordoned node ${name} in primary (cordoned by the drill at ${marker.at})`);
     } catch (err) {
       forbidden ||= apiStatusCode(err) === 403;
-      problems.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+      problems.push(`${name}: ${err instanceof RelayError ? err.message : apiMessage(err)}`);
     }
   }
   if (problems.length) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { UntypedObjectApi } from '../cluster/untyped-object-api.js';
-import { apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
+import { apiMessage, apiStatusCode, wrapTransport } from '../cluster/api-errors.js';
 import { readBoundedFileSync, MAX_STATE_FILE_BYTES } from '../bounded-file.js';
 import { RelayError } from '../errors.js';
 import type { WorkloadRef } from '../promote/types.js';
@@ -254,7 +254,7 @@ export async function scaledWorkloads(api: UntypedObjectApi): Promise<ScaledWork
     } catch (err) {
       if (apiStatusCode(err) === 404 && kind === 'Rollout') continue;
       if (apiStatusCode(err) === 403) {
-        throw new RelayError('FORBIDDEN', `the drill may not list ${plural} in all namespaces of primary (${(err as Error).message}), so it cannot tell whether a drill killed earlier left workloads scaled to 0 (label ${CUT_LABEL}=${SCALED_TO_ZERO}); grant its identity list on deployments and rollouts cluster-wide (the ClusterRole rollout-relay-primary-read that manifests/drill/rbac.yaml binds) and run it again`, { cause: err });
+        throw new RelayError('FORBIDDEN', `the drill may not list ${plural} in all namespaces of primary (${apiMessage(err)}), so it cannot tell whether a drill killed earlier left workloads scaled to 0 (label ${CUT_LABEL}=${SCALED_TO_ZERO}); grant its identity list on deployments and rollouts cluster-wide (the ClusterRole rollout-relay-primary-read that manifests/drill/rbac.yaml binds) and run it again`, { cause: err });
       }
       throw wrapTransport(err, `listing the ${plural} a drill scaled to 0 in primary`);
     }
@@ -287,7 +287,7 @@ export async function recoverScaleToZero(primary: KubeConfig, log: (line: string
       restored.push(s);
     } catch (err) {
       forbidden ||= apiStatusCode(err) === 403;
-      problems.push(`${w.kind} ${w.namespace}/${w.name}: ${err instanceof Error ? err.message : String(err)}`);
+      problems.push(`${w.kind} ${w.namespace}/${w.name}: ${err instanceof RelayError ? err.message : apiMessage(err)}`);
     }
   }
   if (problems.length) {
