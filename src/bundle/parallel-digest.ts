@@ -3,11 +3,12 @@ import { fileChunks, openForRead, type ByteSource } from './source.js';
 
 /**
  * Every byte of a bundle is hashed twice: once for the whole-file digest (the signed subject) and
- * once for its file's digest (index.json). On one core that halves throughput, so for large files
- * the whole-file digest runs on a worker thread over the very same bytes: the file is read once into
- * a small ring of shared buffers, the worker hashes each buffer while the caller parses and hashes
- * the files in it, and a buffer is refilled only after both are done with it. One read, no copies,
- * constant memory (SLOTS × SLOT_BYTES), and no second read that could see other bytes.
+ * once for its file's digest (index.json). On one core that halves throughput, so for large files a
+ * worker thread reads the file into a small ring of shared buffers and hashes each buffer for the
+ * whole-file digest, while the caller parses and hashes the files in it; a buffer is refilled only
+ * after both are done with it. One read, no copies, constant memory (SLOTS × SLOT_BYTES), no second
+ * read that could see other bytes, and two busy threads on two cores: reading on the worker (not
+ * libuv's pool) keeps a third thread from taking turns with them.
  */
 
 /** Below this size a worker costs more than it saves (its start is ~30 ms; hashing 16 MiB ~15 ms). */
@@ -15,117 +16,93 @@ export const PARALLEL_DIGEST_MIN_BYTES = 16 * 1024 * 1024;
 const SLOTS = 4;
 const SLOT_BYTES = 4 * 1024 * 1024;
 
-// Plain CommonJS evaluated in the worker: no module resolution, no TypeScript loader needed.
+/** `control` (Int32Array over a SharedArrayBuffer): [0] abort flag, [1 + slot] 1 while the caller holds that slot. */
+const ABORT = 0;
+const HELD = 1;
+
+// Plain CommonJS evaluated in the worker: no module resolution, no TypeScript loader needed. A job
+// runs to its end (or abort) in one go: it blocks on Atomics.wait while the caller still holds the
+// slot it needs next, so each worker serves one job at a time (the pool below gives each its own).
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const jobs = new Map();
-parentPort.on('message', (m) => {
-  if (m.type === 'start') jobs.set(m.job, { hash: createHash('sha256'), views: m.buffers.map((b) => new Uint8Array(b)) });
-  else if (m.type === 'data') {
-    const j = jobs.get(m.job);
-    if (j) j.hash.update(j.views[m.slot].subarray(0, m.length));
-    parentPort.postMessage({ job: m.job, slot: m.slot });
-  } else if (m.type === 'end') {
-    const j = jobs.get(m.job);
-    jobs.delete(m.job);
-    if (j) parentPort.postMessage({ job: m.job, digest: j.hash.digest('hex') });
-  } else if (m.type === 'abort') jobs.delete(m.job);
+const { readSync } = require('node:fs');
+parentPort.on('message', ({ fd, buffers, control }) => {
+  const state = new Int32Array(control);
+  const views = buffers.map((b) => new Uint8Array(b));
+  const hash = createHash('sha256');
+  let position = 0;
+  try {
+    for (let i = 0; ; i++) {
+      const slot = i % views.length;
+      while (Atomics.load(state, ${HELD} + slot) === 1 && Atomics.load(state, ${ABORT}) === 0) Atomics.wait(state, ${HELD} + slot, 1);
+      if (Atomics.load(state, ${ABORT}) !== 0) return parentPort.postMessage({ aborted: true });
+      const length = readSync(fd, views[slot], 0, views[slot].length, position);
+      if (length === 0) return parentPort.postMessage({ digest: hash.digest('hex') });
+      position += length;
+      Atomics.store(state, ${HELD} + slot, 1);
+      parentPort.postMessage({ slot, length });
+      hash.update(views[slot].subarray(0, length));
+    }
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.message || err), code: err && err.code });
+  }
 });
 `;
 
-interface Job {
-  acks: ((err?: Error) => void)[][];
-  done?: { resolve: (hex: string) => void; reject: (err: Error) => void };
-}
+/** Idle workers kept for the next job; more run only while that many files are read at once. */
+const MAX_IDLE_WORKERS = 2;
 
-/** One hashing worker per process, started on first use and kept (unreferenced while idle). */
-class DigestWorker {
-  private static shared: DigestWorker | undefined;
+type WorkerMessage = { slot: number; length: number } | { digest: string } | { aborted: true } | { error: string; code?: string };
+
+/** A worker thread that reads and hashes one file at a time; idle ones are kept (unreferenced) for the next. */
+class ReadHashWorker {
+  private static readonly idle: ReadHashWorker[] = [];
   private readonly worker: Worker;
-  private readonly jobs = new Map<number, Job>();
-  private nextJob = 1;
+  private onMessage: ((m: WorkerMessage) => void) | undefined;
   private failed: Error | undefined;
 
-  static get(): DigestWorker {
-    if (!DigestWorker.shared || DigestWorker.shared.failed) DigestWorker.shared = new DigestWorker();
-    return DigestWorker.shared;
+  static take(): ReadHashWorker {
+    return ReadHashWorker.idle.pop() ?? new ReadHashWorker();
   }
 
   private constructor() {
     // execArgv: [] so the worker does not load the parent's loaders (tsx in tests) just to hash.
     this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
     this.worker.unref();
-    this.worker.on('message', (m: { job: number; slot?: number; digest?: string }) => {
-      const job = this.jobs.get(m.job);
-      if (!job) return;
-      if (m.digest !== undefined) {
-        this.finishJob(m.job);
-        job.done?.resolve(m.digest);
-      } else if (m.slot !== undefined) job.acks[m.slot]!.shift()?.();
-    });
+    this.worker.on('message', (m: WorkerMessage) => this.onMessage?.(m));
     const fail = (err: Error): void => {
       this.failed ??= new Error(`the bundle-digest worker stopped: ${err.message}`, { cause: err });
-      for (const id of [...this.jobs.keys()]) {
-        const job = this.jobs.get(id)!;
-        this.finishJob(id);
-        for (const waiting of job.acks) for (const ack of waiting.splice(0)) ack(this.failed);
-        job.done?.reject(this.failed);
-      }
+      this.onMessage?.({ error: this.failed.message });
     };
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
   }
 
-  private finishJob(id: number): void {
-    this.jobs.delete(id);
-    if (this.jobs.size === 0) this.worker.unref();
-  }
-
-  /** Starts a digest over `buffers`; returns the job's handle. The worker keeps the process alive while a job runs. */
-  start(buffers: SharedArrayBuffer[]): DigestJob {
+  /** Starts reading `fd` into `buffers`; every message of the job goes to `onMessage`. The worker keeps the process alive meanwhile. */
+  start(fd: number, buffers: SharedArrayBuffer[], control: SharedArrayBuffer, onMessage: (m: WorkerMessage) => void): void {
     if (this.failed) throw this.failed;
-    const id = this.nextJob++;
-    const job: Job = { acks: buffers.map(() => []) };
-    this.jobs.set(id, job);
+    this.onMessage = onMessage;
     this.worker.ref();
-    this.worker.postMessage({ type: 'start', job: id, buffers });
-    return {
-      hash: (slot, length) => {
-        const acked = new Promise<void>((resolve, reject) => job.acks[slot]!.push((err) => (err ? reject(err) : resolve())));
-        this.worker.postMessage({ type: 'data', job: id, slot, length });
-        return acked;
-      },
-      digest: () => {
-        const result = new Promise<string>((resolve, reject) => (job.done = { resolve, reject }));
-        this.worker.postMessage({ type: 'end', job: id });
-        return result;
-      },
-      abort: () => {
-        if (!this.jobs.has(id)) return;
-        // Nobody waits for this digest any more; slots the worker may still read are never refilled.
-        this.finishJob(id);
-        for (const waiting of job.acks) for (const ack of waiting.splice(0)) ack();
-        this.worker.postMessage({ type: 'abort', job: id });
-      },
-    };
+    this.worker.postMessage({ fd, buffers, control });
   }
-}
 
-interface DigestJob {
-  /** Hashes `length` bytes of slot `slot`; resolves when the worker no longer needs the slot. */
-  hash(slot: number, length: number): Promise<void>;
-  digest(): Promise<string>;
-  abort(): void;
+  /** After the job's last message: back to the pool, unless it failed or the pool is full (then it ends). */
+  release(): void {
+    this.onMessage = undefined;
+    this.worker.unref();
+    if (!this.failed && ReadHashWorker.idle.length < MAX_IDLE_WORKERS) ReadHashWorker.idle.push(this);
+    else void this.worker.terminate();
+  }
 }
 
 /**
- * A file as a byte source whose whole-file SHA-256 is computed on the worker while the consumer
+ * A file as a byte source whose whole-file SHA-256 is computed on a worker while the consumer
  * iterates. Chunks are views of shared buffers: a consumer must not keep one past the next
  * iteration (the same contract as `fileChunks`). `digest()` is valid after a full iteration.
  */
 export class ParallelDigestFile implements AsyncIterable<Buffer> {
-  private result: Promise<string> | undefined;
+  private result: string | undefined;
 
   constructor(private readonly path: string, private readonly slots = SLOTS, private readonly slotBytes = SLOT_BYTES) {}
 
@@ -133,38 +110,52 @@ export class ParallelDigestFile implements AsyncIterable<Buffer> {
     const fh = await openForRead(this.path);
     const buffers = Array.from({ length: this.slots }, () => new SharedArrayBuffer(this.slotBytes));
     const views = buffers.map((b) => Buffer.from(b));
-    const job = DigestWorker.get().start(buffers);
-    const workerDone: Promise<void>[] = buffers.map(() => Promise.resolve());
-    // The next read is issued before the current chunk is handed out, so reading overlaps parsing.
-    const readSlot = async (slot: number): Promise<number> => {
-      await workerDone[slot];
-      return (await fh.read(views[slot]!, 0, this.slotBytes, null)).bytesRead;
+    const control = new Int32Array(new SharedArrayBuffer(4 * (HELD + this.slots)));
+    const inbox: WorkerMessage[] = [];
+    let wake: (() => void) | undefined;
+    const worker = ReadHashWorker.take();
+    let last: WorkerMessage | undefined; // the job's final message (digest, aborted or error)
+    const nextMessage = async (): Promise<WorkerMessage> => {
+      while (!inbox.length) await new Promise<void>((resolve) => (wake = resolve));
+      return inbox.shift()!;
     };
-    let next: Promise<number> | undefined = readSlot(0);
-    let finished = false;
+    const release = (slot: number): void => {
+      Atomics.store(control, HELD + slot, 0);
+      Atomics.notify(control, HELD + slot);
+    };
+    worker.start(fh.fd, buffers, control.buffer as SharedArrayBuffer, (m) => {
+      inbox.push(m);
+      wake?.();
+    });
     try {
-      for (let i = 0; ; i++) {
-        const slot = i % this.slots;
-        const n = await next;
-        next = undefined;
-        if (n === 0) break;
-        workerDone[slot] = job.hash(slot, n);
-        next = readSlot((i + 1) % this.slots);
-        yield views[slot]!.subarray(0, n);
+      for (;;) {
+        const m = await nextMessage();
+        if ('slot' in m) {
+          yield views[m.slot]!.subarray(0, m.length);
+          release(m.slot);
+          continue;
+        }
+        last = m;
+        if ('digest' in m) this.result = m.digest;
+        if ('error' in m) throw Object.assign(new Error(`reading ${this.path}: ${m.error}`), m.code ? { code: m.code } : {});
+        return;
       }
-      this.result = job.digest();
-      finished = true;
     } finally {
-      if (!finished) job.abort();
-      await next?.catch(() => undefined);
+      if (!last) {
+        // Stopped early (a refusal mid-file): the worker must be done with the file before it is closed.
+        Atomics.store(control, ABORT, 1);
+        for (let slot = 0; slot < this.slots; slot++) release(slot);
+        while (!last || 'slot' in last) last = await nextMessage();
+      }
+      worker.release();
       await fh.close();
     }
   }
 
   /** The whole-file SHA-256 (lower-case hex) of the bytes that were iterated. */
   digest(): Promise<string> {
-    if (!this.result) throw new Error('ParallelDigestFile.digest() before the file was read to its end');
-    return this.result;
+    if (this.result === undefined) throw new Error('ParallelDigestFile.digest() before the file was read to its end');
+    return Promise.resolve(this.result);
   }
 }
 

@@ -59,6 +59,27 @@ describe('bundle: whole-file digest on a worker thread (ParallelDigestFile)', fu
     assert.equal((await drain(new ParallelDigestFile(path, 2, 1000))).digest, sha256(data));
   });
 
+  it('a read error on the worker reaches the consumer with its code; the next file still digests', async () => {
+    await assert.rejects(drain(new ParallelDigestFile(dir.path, 2, 1000)), (err: NodeJS.ErrnoException) => err.code === 'EISDIR' && err.message.includes(dir.path));
+    const path = join(dir.path, 'after-error');
+    const data = randomBytes(5000);
+    writeFileSync(path, data);
+    assert.equal((await drain(new ParallelDigestFile(path, 2, 1000))).digest, sha256(data));
+  });
+
+  it('more files at once than idle workers are kept: each still gets its own, and later ones reuse the pool', async () => {
+    const files = Array.from({ length: 6 }, (_, i) => {
+      const path = join(dir.path, `p-${i}`);
+      const data = randomBytes(20_000 + i);
+      writeFileSync(path, data);
+      return { path, data };
+    });
+    for (let pass = 0; pass < 2; pass++) {
+      const results = await Promise.all(files.map((f) => drain(new ParallelDigestFile(f.path, 2, 1000))));
+      results.forEach((r, i) => assert.equal(r.digest, sha256(files[i]!.data)));
+    }
+  });
+
   it('is used only for files large enough to pay for a thread', () => {
     assert.ok(!(bundleFileSource('/nonexistent', PARALLEL_DIGEST_MIN_BYTES - 1) instanceof ParallelDigestFile));
     assert.ok(bundleFileSource('/nonexistent', PARALLEL_DIGEST_MIN_BYTES) instanceof ParallelDigestFile);
