@@ -202,6 +202,8 @@ export class Applier {
   /** Services the bundle's Rollouts name (their selector may belong to Argo Rollouts in the target). */
   private rolloutServices: ReadonlyMap<string, string> = new Map();
   private leftOut: LeftOutField[] = [];
+  /** Set by the preflight: the application's namespace does not exist yet (this bundle creates it). */
+  private appNamespaceMissing = false;
   private objects: UntypedObjectApi;
   readonly status: StatusWriter;
   private readonly lastGood: LastGoodStore;
@@ -291,8 +293,12 @@ export class Applier {
       ...(input.commit !== undefined ? { commit: input.commit } : {}),
       ...(input.podTemplateHash !== undefined ? { podTemplateHash: input.podTemplateHash } : {}),
     };
+    // Until this bundle has created the application's namespace, a status write could only fail, and
+    // slowly: the API server holds a create in a missing namespace ~50 ms for its namespace cache.
+    const appNamespacePending = (): boolean => this.appNamespaceMissing
+      && !written.some((w) => w.item.obj.kind === 'Namespace' && groupOf(w.item.obj.apiVersion) === '' && w.item.obj.metadata.name === this.status.namespace);
     const tryStatus = async (): Promise<void> => {
-      if (!statusPending.value) return;
+      if (!statusPending.value || appNamespacePending()) return;
       try {
         await writeStatus(applyingStatus);
         statusPending.value = false;
@@ -428,6 +434,7 @@ export class Applier {
       }
     });
     if (nsProblems.some((p) => p.kind === 'unreachable')) throw wrapTransport(new Error(nsProblems[0]!.message), 'preflight');
+    this.appNamespaceMissing = !existing.has(appNamespace);
     if (!existing.has(appNamespace) && !bundledNamespaces.has(appNamespace)) {
       throw new ApplyError('PREFLIGHT_FAILED', `the application's namespace ${appNamespace} (where its status ConfigMap and rollback copy live) does not exist in the target and is not in the bundle; create it or bundle the Namespace. Nothing was written`, [
         { object: `Namespace ${appNamespace}`, kind: 'invalid', message: 'not found and not in the bundle' },

@@ -5,6 +5,7 @@ import { CoreV1Api, AppsV1Api, PatchStrategy, setHeaderOptions, type KubernetesO
 import { isRelayError } from '../../../src/errors.js';
 import { ApplyError } from '../../../src/apply/index.js';
 import { StatusWriter } from '../../../src/status/index.js';
+import { observeRequests } from '../../../src/cluster/api-transport.js';
 import { freshNamespace, kubeConfig } from '../support/sandbox.js';
 import { Release, configMap, deployment, live, objectApi, rv, service } from './support.js';
 
@@ -46,9 +47,18 @@ describe('apply: verified, ordered, all-or-nothing server-side apply on the real
       deployment(ns, 'web', { replicas: 2 }),
     ];
     const b = await wide.bundle(ns, 'web', 1, objects);
+    const requests: string[] = [];
+    const stopObserving = observeRequests((req) => requests.push(`${req.method} ${req.path}`));
     try {
-      const r = await wide.apply(b.path);
+      const r = await wide.apply(b.path).finally(stopObserving);
       assert.equal(r.report.result, 'completed');
+      // The status is first written once the bundle created its namespace: no create into a missing namespace
+      // (which the API server answers 404 only after waiting ~50 ms for its namespace cache).
+      const namespaceWritten = requests.findIndex((q) => q.startsWith(`PATCH /api/v1/namespaces/${ns}?`) && !q.includes('dryRun'));
+      const statusCreates = requests.map((q, i) => [q, i] as const).filter(([q]) => q.startsWith(`POST /api/v1/namespaces/${ns}/configmaps`) && !q.includes('dryRun'));
+      assert.ok(namespaceWritten >= 0, 'the namespace was applied');
+      assert.equal(statusCreates.length, 1, `one status create: ${statusCreates.map(([q]) => q).join(', ')}`);
+      assert.ok(statusCreates[0]![1] > namespaceWritten, 'the status create comes after the namespace');
       assert.equal(r.report.applied.length, objects.length);
       assert.ok(r.report.deferred.length >= 6, 'objects in the new namespace / of the new CRD were preflighted before it existed');
       const d = await live<V1Deployment>('apps/v1', 'Deployment', 'web', ns);
