@@ -73,7 +73,7 @@ const configSchema = z.strictObject({
     cacheTTL: duration.default('10m'),
     maxDropShare: z.number().min(0).max(1).default(0.2),
     confirmReads: z.number().int().min(1).default(3),
-    stateConfigMap: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be NAMESPACE/NAME').optional(),
+    stateConfigMap: nsName.optional(),
   }).optional(),
   github: z.strictObject({
     repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be OWNER/REPO'),

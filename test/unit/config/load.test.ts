@@ -137,7 +137,9 @@ describe('config/load', () => {
     assert.deepEqual(load({ ...minimal(), plugin: { tokenFile: 'p', stateConfigMap: 'ops/plugin-memory' } }).plugin?.stateConfigMap, { namespace: 'ops', name: 'plugin-memory' });
     assert.deepEqual(load({ ...minimal(), plugin: { tokenFile: 'p' }, leaderElection: { namespace: 'relay' } }).plugin?.stateConfigMap, { namespace: 'relay', name: 'rollout-relay-plugin-state' });
     assert.equal(load({ ...minimal(), plugin: { tokenFile: 'p' } }).plugin?.stateConfigMap, undefined);
-    assert.throws(() => load({ ...minimal(), plugin: { tokenFile: 'p', stateConfigMap: 'no-slash' } }), (e) => isRelayError(e, 'CONFIG_INVALID') && /plugin\.stateConfigMap/.test(e.message));
+    for (const bad of ['no-slash', `${'n'.repeat(64)}/state`, `ops/${'s'.repeat(254)}`]) {
+      assert.throws(() => load({ ...minimal(), plugin: { tokenFile: 'p', stateConfigMap: bad } }), (e) => isRelayError(e, 'CONFIG_INVALID') && /plugin\.stateConfigMap/.test(e.message), bad);
+    }
   });
 
   it('refuses unknown fields at any depth, naming each by path', () => {
