@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CoreV1Api } from '@kubernetes/client-node';
-import { deleteNamespaceAndWait, kubeConfig, sandbox } from '../support/sandbox.js';
+import { createDrillNamespaces } from './support.js';
+import { deleteNamespaceAndWait, sandbox } from '../support/sandbox.js';
 
 const run = promisify(execFile);
 const DRILL = new URL('../../../manifests/drill/', import.meta.url).pathname;
@@ -13,15 +13,7 @@ describe('manifests: drill CronJob, kubectl apply -k --dry-run=server', function
   const created: string[] = [];
 
   before(async () => {
-    const core = kubeConfig('primary').makeApiClient(CoreV1Api);
-    for (const name of ['rollout-relay', 'argocd']) {
-      try {
-        await core.createNamespace({ body: { metadata: { name } } });
-        created.push(name);
-      } catch (err) {
-        if ((err as { code?: number }).code !== 409) throw err;
-      }
-    }
+    created.push(...(await createDrillNamespaces()));
   });
 
   after(async () => {

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { apiStatusCode } from '../../../src/cluster/api-errors.js';
 import { UntypedObjectApi } from '../../../src/cluster/untyped-object-api.js';
 import { loadRelayConfig } from '../../../src/config/load.js';
@@ -16,7 +16,7 @@ import { loadScenario } from '../../../src/drill/scenario.js';
 import { RelayError, isRelayError } from '../../../src/errors.js';
 import { waitFor } from '../../../src/sandbox/http.js';
 import { deleteNamespaceAndWait, kubeConfig, sandbox } from '../support/sandbox.js';
-import { DrillSetup } from './support.js';
+import { DrillSetup, createDrillNamespaces } from './support.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -66,15 +66,7 @@ describe('drill: recovering a killed drill\'s cut with the drill\'s own RBAC (ma
 
   before(async () => {
     setup = new DrillSetup();
-    const core = kubeConfig('primary').makeApiClient(CoreV1Api);
-    for (const name of ['rollout-relay', 'argocd']) {
-      try {
-        await core.createNamespace({ body: { metadata: { name } } });
-        created.push(name);
-      } catch (err) {
-        if ((err as { code?: number }).code !== 409) throw err;
-      }
-    }
+    created.push(...(await createDrillNamespaces()));
     await kubectl(['apply', '-f', PRIMARY_RBAC]);
     await kubectl(['apply', '-f', DRILL_RBAC]);
     const token = (await kubectl(['-n', 'rollout-relay', 'create', 'token', 'rollout-relay-drill', '--duration=1h'])).trim();

@@ -8,12 +8,28 @@ import { parseDrillReport, type DrillReport } from '../../../src/drill/report.js
 import { CUT_RECORD } from '../../../src/drill/cuts.js';
 import { checkHealth, readState } from '../../../src/sandbox/index.js';
 import { waitFor } from '../../../src/sandbox/http.js';
-import { deleteNamespaceAndWait, sandbox, setSandbox, suiteNamespace } from '../support/sandbox.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { deleteNamespaceAndWait, kubeConfig, sandbox, setSandbox, suiteNamespace } from '../support/sandbox.js';
 import { applyPrimary, cleanupDrNamespace, deleteDrNamespaces, RelaySetup, rolloutApp, waitComplete } from '../promote/support.js';
 
 const BIN = fileURLToPath(new URL('../../../src/cli/bin.ts', import.meta.url));
 
 /** A relay setup plus a drill scenario beside it; the cut stops the test sandbox's primary kube-apiserver. */
+/** The namespaces the drill manifests live in (rollout-relay, argocd), created in primary where missing; returns those it created. */
+export async function createDrillNamespaces(): Promise<string[]> {
+  const core = kubeConfig('primary').makeApiClient(CoreV1Api);
+  const created: string[] = [];
+  for (const name of ['rollout-relay', 'argocd']) {
+    try {
+      await core.createNamespace({ body: { metadata: { name } } });
+      created.push(name);
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
+  }
+  return created;
+}
+
 export class DrillSetup extends RelaySetup {
   /**
    * The fixture every drill suite shares, as hooks of the calling `describe`: before all, a
