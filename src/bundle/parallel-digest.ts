@@ -63,7 +63,9 @@ class ReadHashWorker {
   private failed: Error | undefined;
 
   static take(): ReadHashWorker {
-    return ReadHashWorker.idle.pop() ?? new ReadHashWorker();
+    // An idle worker may have died since (killed, out of memory): it is dropped, not handed out.
+    for (let w = ReadHashWorker.idle.pop(); w; w = ReadHashWorker.idle.pop()) if (!w.failed) return w;
+    return new ReadHashWorker();
   }
 
   private constructor() {
