@@ -245,8 +245,15 @@ const WORKLOAD_LISTS: readonly { kind: WorkloadRef['kind']; path: string; plural
  * annotation holds the replicas). An identity that may not list them cluster-wide is refused
  * (FORBIDDEN) rather than left to miss one; a cluster without Argo Rollouts has no Rollout to find.
  */
-export async function scaledWorkloads(api: UntypedObjectApi): Promise<ScaledWorkload[]> {
+export async function scaledWorkloads(api: UntypedObjectApi, named: readonly { namespace: string; name: string }[] = []): Promise<ScaledWorkload[]> {
   const out: ScaledWorkload[] = [];
+  const add = (kind: WorkloadRef['kind'], item: WorkloadMeta): void => {
+    const marker = parseMarker<{ replicas: number }>(item.metadata?.annotations?.[REPLICAS_ANNOTATION]);
+    if (!marker || typeof marker.replicas !== 'number' || !item.metadata?.name || !item.metadata.namespace) return;
+    const ref = { kind, namespace: item.metadata.namespace, name: item.metadata.name };
+    if (out.some((w) => w.ref.kind === ref.kind && w.ref.namespace === ref.namespace && w.ref.name === ref.name)) return;
+    out.push({ ref, replicas: marker.replicas, at: marker.at, marker });
+  };
   for (const { kind, path, plural } of WORKLOAD_LISTS) {
     let items: WorkloadMeta[];
     try {
@@ -258,10 +265,17 @@ export async function scaledWorkloads(api: UntypedObjectApi): Promise<ScaledWork
       }
       throw wrapTransport(err, `listing the ${plural} a drill scaled to 0 in primary`);
     }
-    for (const item of items) {
-      const marker = parseMarker<{ replicas: number }>(item.metadata?.annotations?.[REPLICAS_ANNOTATION]);
-      if (!marker || typeof marker.replicas !== 'number' || !item.metadata?.name || !item.metadata.namespace) continue;
-      out.push({ ref: { kind, namespace: item.metadata.namespace, name: item.metadata.name }, replicas: marker.replicas, at: marker.at, marker });
+    for (const item of items) add(kind, item);
+  }
+  // A drill of an earlier version recorded the cut without the label: the scenario's own workloads are read by name too.
+  for (const { namespace, name } of named) {
+    for (const { kind } of WORKLOAD_LISTS) {
+      try {
+        add(kind, (await api.getPath(workloadPath({ kind, namespace, name }))) as WorkloadMeta);
+      } catch (err) {
+        if (apiStatusCode(err) === 404) continue; // no such workload of that kind (or no Rollout CRD)
+        throw wrapTransport(err, `reading ${kind} ${namespace}/${name} in primary`);
+      }
     }
   }
   return out;
@@ -272,9 +286,9 @@ export async function scaledWorkloads(api: UntypedObjectApi): Promise<ScaledWork
  * workload of primary carrying the drill's record, whatever the cut of the drill that finds them,
  * gets its recorded replicas back. Refuses while the drill that scaled one still runs on this host.
  */
-export async function recoverScaleToZero(primary: KubeConfig, log: (line: string) => void): Promise<ScaledWorkload[]> {
+export async function recoverScaleToZero(primary: KubeConfig, log: (line: string) => void, named: readonly { namespace: string; name: string }[] = []): Promise<ScaledWorkload[]> {
   const api = UntypedObjectApi.forKubeConfig(primary);
-  const left = await scaledWorkloads(api);
+  const left = await scaledWorkloads(api, named);
   for (const { ref, marker } of left) assertLeftBehind(marker, `${ref.kind} ${ref.namespace}/${ref.name} (scaled to 0)`);
   const problems: string[] = [];
   let forbidden = false;

@@ -16,6 +16,8 @@ export interface RecoverOptions {
   primary: KubeConfig;
   /** The sandbox whose cut record to look at (a scenario with a sandbox cut); other cuts keep their record in primary. */
   sandboxDir?: string | undefined;
+  /** The scenario's applications: their workloads are also read by name (a cut recorded by an earlier version has no label). */
+  applications?: readonly { namespace: string; name: string }[];
   log: (line: string) => void;
 }
 
@@ -36,7 +38,7 @@ export async function findLeftovers(opts: Omit<RecoverOptions, 'log'>): Promise<
   if (sandbox) return [{ cut: 'sandbox', what: `${sandbox.context} ${sandbox.component} stopped (sandbox ${opts.sandboxDir})`, at: sandbox.at, by: `pid ${sandbox.drillPid}` }];
   const api = UntypedObjectApi.forKubeConfig(opts.primary);
   const nodes = await markedNodes(api);
-  const workloads = await scaledWorkloads(api);
+  const workloads = await scaledWorkloads(api, opts.applications);
   return [
     ...nodes.map((n): Leftover => ({ cut: 'cordon', what: `node ${n.name}`, at: n.marker.at, by: `${n.marker.host}/${n.marker.pid}` })),
     ...workloads.map((w): Leftover => ({ cut: 'scale-to-zero', what: `${w.ref.kind} ${w.ref.namespace}/${w.ref.name} (${w.replicas} replicas before)`, at: w.at, by: `${w.marker.host}/${w.marker.pid}` })),
@@ -73,7 +75,7 @@ export async function recoverLeftovers(opts: RecoverOptions): Promise<Recovery> 
   const sandbox = opts.sandboxDir !== undefined ? sandboxCutLeft(opts.sandboxDir)?.context : undefined;
   const restarted = opts.sandboxDir !== undefined && (await recoverSandboxCut(opts.sandboxDir, opts.log));
   const nodes = await recoverCordonCut(opts.primary, opts.log);
-  const workloads = await recoverScaleToZero(opts.primary, opts.log);
+  const workloads = await recoverScaleToZero(opts.primary, opts.log, opts.applications);
   return { sandbox: restarted ? sandbox : undefined, nodes, workloads };
 }
 

@@ -201,7 +201,7 @@ export class DrillRunner {
     const log = (line: string) => this.deps.progress.note(line);
     const cut = this.scenario.cut;
     // Drills killed with SIGKILL left their cut behind: undo every kind first, whatever this drill's cut.
-    const recovery = await recoverLeftovers({ primary: this.deps.primary, sandboxDir: cut.type === 'sandbox' ? cut.dir : undefined, log });
+    const recovery = await recoverLeftovers({ primary: this.deps.primary, sandboxDir: cut.type === 'sandbox' ? cut.dir : undefined, applications: this.scenario.applications, log });
     const refs: WorkloadRef[] = [];
     for (const a of this.scenario.applications) refs.push(await this.promoter.findWorkload(a.namespace, a.name));
     if (recoverySummary(recovery)) {

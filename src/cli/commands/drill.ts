@@ -100,7 +100,7 @@ async function recover(opts: RecoverCliOptions): Promise<void> {
   const sandboxDir = scenario.cut.type === 'sandbox' ? scenario.cut.dir : undefined;
   const say = (line: string) => process.stderr.write(`${shown(line)}\n`);
   if (opts.dryRun) {
-    const left = await findLeftovers({ primary, sandboxDir });
+    const left = await findLeftovers({ primary, sandboxDir, applications: scenario.applications });
     if (opts.json) process.stdout.write(JSON.stringify({ dryRun: true, leftovers: left }) + '\n');
     else {
       process.stdout.write(left.length === 0
@@ -111,7 +111,7 @@ async function recover(opts: RecoverCliOptions): Promise<void> {
   }
   const { Promoter } = await import('../../promote/pipeline.js');
   const { nullLogger } = await import('../../promote/deps.js');
-  const recovery = await recoverLeftovers({ primary, sandboxDir, log: say });
+  const recovery = await recoverLeftovers({ primary, sandboxDir, applications: scenario.applications, log: say });
   const summary = recoverySummary(recovery);
   // Primary is back when the scenario's workloads and every one restored are complete. No signing here: no key is read.
   const promoter = new Promoter(config, { primary, logger: nullLogger, signers: () => Promise.resolve([]) });

@@ -7,6 +7,7 @@ import { loadRelayConfig } from '../../../src/config/load.js';
 import { CordonCut, recoverCordonCut } from '../../../src/drill/cut-cordon.js';
 import { CORDON_ANNOTATION, CUT_LABEL, REPLICAS_ANNOTATION } from '../../../src/drill/cut-marker.js';
 import { recoverScaleToZero, ScaleToZeroCut } from '../../../src/drill/cuts.js';
+import { recoverLeftovers } from '../../../src/drill/recover.js';
 import { workloadPods } from '../../../src/drill/primary-workloads.js';
 import { createProgress } from '../../../src/drill/progress.js';
 import { DrillRunner } from '../../../src/drill/runner.js';
@@ -51,7 +52,7 @@ describe('drill: cordon cut, and Kubernetes cuts recovered after SIGKILL', funct
   afterEach(async () => {
     // Whatever a test left, primary's nodes are schedulable and unmarked again for the next tests.
     await recoverCordonCut(kubeConfig('primary'), () => undefined);
-    await recoverScaleToZero(kubeConfig('primary'), () => undefined);
+    await recoverScaleToZero(kubeConfig('primary'), () => undefined, [{ namespace: drill.ns, name: 'web' }]);
     for (const n of await nodes()) if (n.spec?.unschedulable) await setUnschedulable(n.metadata.name, null);
     await waitFor('web complete in primary', complete, { timeoutMs: 180_000, intervalMs: 250 });
   });
@@ -173,6 +174,20 @@ describe('drill: cordon cut, and Kubernetes cuts recovered after SIGKILL', funct
     assert.equal(after.metadata.annotations[REPLICAS_ANNOTATION], undefined);
     assert.equal(after.metadata.labels?.[CUT_LABEL], undefined);
     assert.equal(after.metadata.annotations['rollout.argoproj.io/revision'], before.metadata.annotations['rollout.argoproj.io/revision']);
+  });
+
+  it('a scale-to-zero recorded by an earlier version (annotation, no label) is found through the scenario\'s workloads and restored', async () => {
+    const at = '2026-11-28T00:00:00.000Z';
+    const record = JSON.stringify({ id: `other-host/4242/${at}`, host: 'other-host', pid: 4242, at, replicas: 2 });
+    await objects('primary').patchRaw(`/apis/argoproj.io/v1alpha1/namespaces/${drill.ns}/rollouts/web`, 'application/merge-patch+json', { metadata: { annotations: { [REPLICAS_ANNOTATION]: record } }, spec: { replicas: 0 } });
+    assert.deepEqual(await recoverScaleToZero(kubeConfig('primary'), () => undefined), [], 'without the label, the cluster-wide list does not find it');
+    const lines: string[] = [];
+    const recovery = await recoverLeftovers({ primary: kubeConfig('primary'), applications: [{ namespace: drill.ns, name: 'web' }], log: (l) => lines.push(l) });
+    assert.deepEqual(recovery.workloads.map((w) => [w.ref.kind, w.ref.namespace, w.ref.name, w.replicas, w.at]), [['Rollout', drill.ns, 'web', 2, at]]);
+    assert.ok(lines.some((l) => l.includes(`restored Rollout ${drill.ns}/web in primary to 2 replicas`)), lines.join('\n'));
+    const after = await rollout();
+    assert.equal(after.spec.replicas, 2);
+    assert.equal(after.metadata.annotations[REPLICAS_ANNOTATION], undefined);
   });
 
   it('drill recover: --dry-run lists what a killed drill left and changes nothing; then it uncordons, waits for the workload and says so; once more: nothing to recover', async () => {
