@@ -65,9 +65,13 @@ describe('rollouts: a blue-green Rollout promoted to DR twice (real Argo Rollout
     const firstLeftOut = (await drStatus(`${ns}/web`))?.overrides?.leftOut ?? [];
     assert.deepEqual(firstLeftOut.filter((f) => f.pointer === '/spec/selector'), [], 'created Services are sent with their selector');
     await drServes(ns, h1);
+    // The selectors rollout-relay created already carry primary's hash, so DR serves before Argo Rollouts in DR
+    // has reconciled each Service: wait until it owns both selectors (what makes the second release a test).
     for (const name of ['web-active', 'web-preview']) {
-      const svc = await readLive<Service>('dr', 'v1', 'Service', ns, name);
-      assert.ok(selectorManagers(svc.metadata?.managedFields).some((m) => m !== 'rollout-relay'), `${name}: Argo Rollouts took the selector (${JSON.stringify(svc.metadata?.managedFields?.map((m) => m.manager))})`);
+      await waitFor(`DR: Argo Rollouts took the selector of ${name}`, async () => {
+        const svc = await readLive<Service>('dr', 'v1', 'Service', ns, name);
+        return selectorManagers(svc.metadata?.managedFields).some((m) => m !== 'rollout-relay');
+      }, { timeoutMs: 120_000, intervalMs: 250 });
     }
 
     await applyPrimary(blueGreenApp(ns, 'registry.example/web:2.0'));
