@@ -13,7 +13,7 @@ import type { OnHookFailure, PostCheckResult } from '../hooks/types.js';
 import { OutOfScopeError, type ScopeGuard } from '../policy/scope.js';
 import type { IgnoreField } from '../bundle/overrides-file.js';
 import { applyOverrides } from '../overrides/apply-overrides.js';
-import { hpaScaleTargets, leaveOutFields, rolloutServices, selectorLeftToRollouts, selectorManagers, type LeftOutField } from '../overrides/ignore-fields.js';
+import { hpaScaleTargets, leaveOutFields, rolloutHashLeftToRollouts, rolloutServices, selectorLeftToRollouts, selectorManagers, type LeftOutField } from '../overrides/ignore-fields.js';
 import type { OverridesRecord } from '../status/model.js';
 import { timePhase } from '../phase-timer.js';
 import {
@@ -511,7 +511,8 @@ export class Applier {
     const desired = desiredObject(obj, this.application);
     const selectorOwners = live ? selectorManagers(live.metadata?.managedFields) : undefined;
     const rolloutSelector = selectorLeftToRollouts(obj, named, selectorOwners, this.opts.fieldManager);
-    const r = leaveOutFields(this.opts.targetForm ? this.opts.targetForm(desired) : desired, ignoreFields, this.hpaTargets, rolloutSelector);
+    const rolloutHash = rolloutHashLeftToRollouts(obj, named, live === undefined);
+    const r = leaveOutFields(this.opts.targetForm ? this.opts.targetForm(desired) : desired, ignoreFields, this.hpaTargets, rolloutSelector, rolloutHash);
     leftOut.push(...r.leftOut);
     return r.object;
   }

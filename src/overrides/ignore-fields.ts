@@ -39,6 +39,8 @@ export interface LeftOutField {
 }
 
 export const SELECTOR_POINTER = '/spec/selector';
+/** The key Argo Rollouts adds to those selectors: primary's value names primary's ReplicaSet. */
+export const ROLLOUT_HASH_POINTER = '/spec/selector/rollouts-pod-template-hash';
 /** The Rollout fields naming Services whose selector Argo Rollouts points at one ReplicaSet. */
 const ROLLOUT_SERVICE_FIELDS = [['blueGreen', 'activeService'], ['blueGreen', 'previewService'], ['canary', 'stableService'], ['canary', 'canaryService']] as const;
 
@@ -83,6 +85,18 @@ export function selectorLeftToRollouts(obj: KubeObject, named: ReadonlyMap<strin
   return reason && liveSelectorManagers.some((m) => m !== fieldManager) ? reason : undefined;
 }
 
+/**
+ * Whether a Service being created in the target is sent without primary's `rollouts-pod-template-hash`
+ * selector key: the reason when it is. A bundled Rollout names it, so Argo Rollouts in the target sets
+ * that key itself, for its own ReplicaSet; sent with primary's value, the selector would already look
+ * switched, Argo Rollouts might never write it, and rollout-relay would stay its only owner (so the
+ * next release would move it to primary's new hash before DR has those pods).
+ */
+export function rolloutHashLeftToRollouts(obj: KubeObject, named: ReadonlyMap<string, string>, creating: boolean): string | undefined {
+  if (!creating || obj.kind !== 'Service' || groupOfApiVersion(obj.apiVersion) !== '') return undefined;
+  return named.get(`${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
+}
+
 /** A copy of `doc` without the value at `pointer` (the same object when there is nothing to remove). */
 export function removeAt<T>(doc: T, pointer: string): T {
   if (valueAt(doc, pointer) === undefined) return doc;
@@ -100,9 +114,10 @@ export function removeAt<T>(doc: T, pointer: string): T {
  * The object as rollout-relay sends it to one target: without the `ignoreFields` pointers of its
  * kind, without `spec.replicas` when an HPA scales it (`hpaTargets` from hpaScaleTargets), and
  * without `spec.selector` when `rolloutSelector` (from selectorLeftToRollouts) says Argo Rollouts
- * owns it, so the DR-side owner of those fields keeps them and server-side apply sees no conflict. Pure.
+ * owns it (else, on creation, without its `rollouts-pod-template-hash` key: `rolloutHash`, from
+ * rolloutHashLeftToRollouts), so the DR-side owner of those fields keeps them and server-side apply sees no conflict. Pure.
  */
-export function leaveOutFields(obj: KubeObject, ignoreFields: readonly IgnoreField[], hpaTargets: ReadonlyMap<string, string>, rolloutSelector?: string): { object: KubeObject; leftOut: LeftOutField[] } {
+export function leaveOutFields(obj: KubeObject, ignoreFields: readonly IgnoreField[], hpaTargets: ReadonlyMap<string, string>, rolloutSelector?: string, rolloutHash?: string): { object: KubeObject; leftOut: LeftOutField[] } {
   const group = groupOfApiVersion(obj.apiVersion);
   const what = describeSelected(obj);
   const leftOut: LeftOutField[] = [];
@@ -120,5 +135,6 @@ export function leaveOutFields(obj: KubeObject, ignoreFields: readonly IgnoreFie
   const hpa = SCALED_KINDS.has(`${group}/${obj.kind}`) ? hpaTargets.get(workloadKey(group, obj.kind, obj.metadata.namespace ?? '', obj.metadata.name)) : undefined;
   if (hpa) drop(REPLICAS_POINTER, `hpa ${hpa}`);
   if (rolloutSelector) drop(SELECTOR_POINTER, rolloutSelector);
+  else if (rolloutHash) drop(ROLLOUT_HASH_POINTER, rolloutHash);
   return { object, leftOut };
 }

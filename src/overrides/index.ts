@@ -9,5 +9,5 @@ export { applyMergePatch } from './merge-patch.js';
 export { describeSelected, selectorMatches } from './select.js';
 export { immutablePointers, valueAt } from './immutable-fields.js';
 export {
-  hpaScaleTargets, leaveOutFields, removeAt, REPLICAS_POINTER, rolloutServices, SELECTOR_POINTER, selectorLeftToRollouts, selectorManagers, type LeftOutField,
+  hpaScaleTargets, leaveOutFields, removeAt, REPLICAS_POINTER, rolloutHashLeftToRollouts, rolloutServices, ROLLOUT_HASH_POINTER, SELECTOR_POINTER, selectorLeftToRollouts, selectorManagers, type LeftOutField,
 } from './ignore-fields.js';

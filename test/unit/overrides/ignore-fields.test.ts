@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../../src/bundle/index.js';
-import { hpaScaleTargets, leaveOutFields, removeAt, rolloutServices, selectorLeftToRollouts, selectorManagers } from '../../../src/overrides/index.js';
+import { hpaScaleTargets, leaveOutFields, removeAt, rolloutHashLeftToRollouts, rolloutServices, selectorLeftToRollouts, selectorManagers } from '../../../src/overrides/index.js';
 
 const deploy = (name: string, replicas = 3): KubeObject => ({
   apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop' },
@@ -95,6 +95,20 @@ describe('overrides: fields rollout-relay never sends', () => {
       const deployment = { ...deploy('web-active') };
       assert.equal(selectorLeftToRollouts(deployment, named, argo, 'rollout-relay'), undefined, 'only Services');
       assert.deepEqual(leaveOutFields(service('web-active'), [], new Map(), undefined).leftOut, []);
+    });
+
+    it('creates a named Service without primary\'s rollouts-pod-template-hash (Argo Rollouts in the target sets its own); the rest of the selector is sent', () => {
+      const withHash: KubeObject = { ...service('web-active'), spec: { selector: { app: 'web', 'rollouts-pod-template-hash': 'abc123' }, ports: [{ port: 80 }] } };
+      const reason = rolloutHashLeftToRollouts(withHash, named, true);
+      assert.equal(reason, 'rollout shop/web activeService');
+      const out = leaveOutFields(withHash, [], new Map(), undefined, reason);
+      assert.deepEqual((out.object.spec as { selector?: unknown }).selector, { app: 'web' });
+      assert.deepEqual(out.leftOut, [{ object: 'Service shop/web-active', pointer: '/spec/selector/rollouts-pod-template-hash', reason: 'rollout shop/web activeService' }]);
+      assert.equal(rolloutHashLeftToRollouts(withHash, named, false), undefined, 'an existing Service: selectorLeftToRollouts decides');
+      assert.equal(rolloutHashLeftToRollouts({ ...withHash, metadata: { ...withHash.metadata, name: 'other' } }, named, true), undefined, 'a Service no Rollout names');
+      assert.deepEqual(leaveOutFields(service('web-active'), [], new Map(), undefined, reason).leftOut, [], 'no hash in the selector: nothing left out');
+      const both = leaveOutFields(withHash, [], new Map(), 'rollout shop/web activeService', reason);
+      assert.deepEqual(both.leftOut.map((f) => f.pointer), ['/spec/selector'], 'the whole selector left out wins');
     });
   });
 });
